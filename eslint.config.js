@@ -58,7 +58,9 @@ export default tseslint.config(
     ignores: ['**/*.test.ts'],
     rules: {
       // core/ is pure: no clock, no randomness, no I/O modules.
-      'no-restricted-globals': ['error', { name: 'Date', message: 'core/ takes `now` as an argument.' }],
+      'no-restricted-syntax': ['error',
+        { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: 'core/ takes `now` as an argument.' },
+        { selector: "CallExpression[callee.object.name='Date'][callee.property.name='now']", message: 'core/ takes `now` as an argument.' }],
       'no-restricted-properties': ['error',
         { object: 'Math', property: 'random', message: 'core/ takes a random source as an argument.' },
         { object: 'process', property: 'env', message: 'Only config/ reads process.env.' }],

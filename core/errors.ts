@@ -9,8 +9,11 @@ export const ERROR_CODES = {
   // infrastructure
   REDIS_UNAVAILABLE: { transient: true, status: 503, title: 'Redis unavailable' },
   REDIS_EVICTION_POLICY: { transient: false, status: 500, title: 'Redis would evict jobs' },
+  REDIS_VERSION_UNSUPPORTED: { transient: false, status: 500, title: 'Redis version too old' },
+  JOB_PAYLOAD_INVALID: { transient: false, status: 500, title: 'Invalid job payload' },
   DB_UNAVAILABLE: { transient: true, status: 503, title: 'Database unavailable' },
   DB_MIGRATION_FAILED: { transient: false, status: 500, title: 'Database migration failed' },
+  DB_IN_USE: { transient: false, status: 500, title: 'Embedded database in use by another process' },
   // API
   UNAUTHORIZED: { transient: false, status: 401, title: 'Unauthorized' },
   FORBIDDEN: { transient: false, status: 403, title: 'Forbidden' },

@@ -1,0 +1,56 @@
+/**
+ * The CLI's HTTP client for the vigil API (`VIGIL_URL`, `VIGIL_TOKEN`). Errors carry the exit
+ * code the CLI should use: 1 for failures the user can fix (the message says how).
+ */
+import { request } from 'undici';
+import type { Readable } from 'node:stream';
+
+export class CliError extends Error {
+  constructor(message: string, readonly exitCode: 1 | 2 = 1) {
+    super(message);
+    this.name = 'CliError';
+  }
+}
+
+export interface ClientSettings {
+  url: string;
+  token: string | null;
+}
+
+export interface ApiResponse<T> {
+  status: number;
+  body: T;
+}
+
+export class ApiClient {
+  constructor(private readonly settings: ClientSettings) {}
+
+  async call<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: { json?: unknown; raw?: Readable | string; contentType?: string; length?: number }): Promise<ApiResponse<T>> {
+    if (!this.settings.token) throw new CliError('No API token: set VIGIL_TOKEN to an API key (or the admin token).');
+    const headers: Record<string, string> = { authorization: `Bearer ${this.settings.token}`, accept: 'application/json' };
+    let payload: string | Readable | undefined;
+    if (body?.json !== undefined) {
+      headers['content-type'] = 'application/json';
+      payload = JSON.stringify(body.json);
+    } else if (body?.raw !== undefined) {
+      headers['content-type'] = body.contentType ?? 'text/plain';
+      if (body.length !== undefined) headers['content-length'] = String(body.length);
+      payload = body.raw;
+    }
+    let response;
+    try {
+      response = await request(new URL(path, this.settings.url), { method, headers, body: payload });
+    } catch (err) {
+      throw new CliError(`Cannot reach vigil at ${this.settings.url} (${(err as Error).message}). Is the daemon running? Set VIGIL_URL if it listens elsewhere.`);
+    }
+    const text = await response.body.text();
+    let parsed: unknown = text;
+    if ((response.headers['content-type'] ?? '').toString().includes('json') && text) parsed = JSON.parse(text);
+    if (response.statusCode >= 400) {
+      const problem = parsed as { detail?: string; title?: string; code?: string };
+      const hint = response.statusCode === 401 ? ' Check VIGIL_TOKEN.' : '';
+      throw new CliError(`${response.statusCode} ${problem.title ?? ''}${problem.code ? ` (${problem.code})` : ''}: ${problem.detail ?? text}${hint}`);
+    }
+    return { status: response.statusCode, body: parsed as T };
+  }
+}

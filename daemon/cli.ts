@@ -1,0 +1,120 @@
+/**
+ * `vigil` — the command line (CONTRACT.md §2). `start` runs the daemon; `config` checks and
+ * prints configuration locally; every other subcommand is a client of the HTTP API.
+ * Exit codes: 0 success, 1 a failure the user can fix (the message says how), 2 usage errors.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { CliError } from '../api/cli/api-client.js';
+import { forcesAddCommand, keysCreateCommand, reportCommand, statusCommand, submitCommand, type Output } from '../api/cli/client-commands.js';
+import { clientSettings, runtimeEnv } from '../config/client-settings.js';
+import { configCheck, configPrint } from '../config/config-commands.js';
+import { loadConfig } from '../config/load-config.js';
+import { isVigilError } from '../core/errors.js';
+import { createLogger } from './logger.js';
+import { startDaemon, type Role } from './start-daemon.js';
+
+const io: Output = {
+  out: (line) => process.stdout.write(`${line}\n`),
+  progress: (text) => { if (process.stderr.isTTY || text === '\n') process.stderr.write(text); },
+};
+
+async function runStart(options: { role: Role; config?: string }): Promise<void> {
+  const runtime = runtimeEnv(process.env);
+  const log = createLogger({ level: runtime.logLevel });
+  let daemon;
+  try {
+    const { config, source } = loadConfig({ file: options.config, env: process.env, cwd: process.cwd() });
+    log.info({ config: source ?? '(defaults)' }, 'configuration loaded');
+    daemon = await startDaemon({ config, role: options.role, log, chromiumEnvPath: runtime.chromiumPath });
+  } catch (err) {
+    if (isVigilError(err)) {
+      log.fatal({ code: err.code }, err.detail);
+      log.flush();
+      process.stderr.write(`vigil: cannot start: ${err.detail}\n`);
+      process.exitCode = 1;
+      return;
+    }
+    throw err;
+  }
+  const running = daemon;
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals += 1;
+    if (signals > 1) {
+      log.warn({ signal }, 'second signal: exiting now');
+      log.flush();
+      process.exit(1);
+    }
+    void running.stop(signal).then(({ clean }) => {
+      log.flush();
+      process.exitCode = clean ? 0 : 1;
+      // Anything still holding the event loop open after an orderly stop is a bug; do not hang.
+      setTimeout(() => process.exit(process.exitCode), 2000).unref();
+    });
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}
+
+function program(): Command {
+  const settings = () => clientSettings(process.env);
+  const cmd = new Command('vigil')
+    .description('Monitor reported abuse-material URLs until removal: check, trace, notify.')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  cmd.command('start')
+    .description('run the daemon')
+    .addOption(new Option('--role <role>', 'which parts to run').choices(['all', 'api', 'worker', 'scheduler']).default('all'))
+    .option('--config <file>', 'configuration file (else VIGIL_CONFIG, else ./vigil.yaml, else defaults)')
+    .action((opts: { role: Role; config?: string }) => runStart(opts));
+
+  const config = cmd.command('config').description('check or print configuration');
+  config.command('check <file>').description('validate a configuration file').action((file: string) => {
+    const r = configCheck(file, process.env, process.cwd());
+    (r.exitCode === 0 ? process.stdout : process.stderr).write(`${r.output}\n`);
+    process.exitCode = r.exitCode;
+  });
+  config.command('print').description('print the effective configuration, secrets masked')
+    .option('--config <file>', 'configuration file')
+    .action((opts: { config?: string }) => {
+      const r = configPrint({ file: opts.config, env: process.env, cwd: process.cwd() });
+      (r.exitCode === 0 ? process.stdout : process.stderr).write(`${r.output}\n`);
+      process.exitCode = r.exitCode;
+    });
+
+  cmd.command('submit <file>').description('submit a URL list (CSV with a url column, or one URL a line)')
+    .option('--reference <ref>', 'your case reference')
+    .option('--force <id>', 'submit for this force (admin tokens only)')
+    .action((file: string, opts: { reference?: string; force?: string }) => submitCommand(settings(), file, opts, io));
+  cmd.command('status [submission]').description('daemon readiness, or one submission\'s progress')
+    .action((submission: string | undefined) => statusCommand(settings(), submission, io));
+  cmd.command('report <id>').description('one report with its checks and notices')
+    .action((id: string) => reportCommand(settings(), id, io));
+  cmd.command('forces').description('police forces').command('add <id> <name>').description('add a police force')
+    .action((id: string, name: string) => forcesAddCommand(settings(), id, name, io));
+  cmd.command('keys').description('API keys').command('create').description('create an API key (token shown once)')
+    .addOption(new Option('--role <role>', 'role of the key').choices(['admin', 'analyst', 'force', 'recipient']).makeOptionMandatory())
+    .option('--force <id>', 'the force (role force)')
+    .option('--recipient <id>', 'the directory recipient (role recipient)')
+    .option('--label <text>', 'a label to recognise the key by')
+    .action((opts: { role: string; force?: string; recipient?: string; label?: string }) => keysCreateCommand(settings(), opts, io));
+  return cmd;
+}
+
+try {
+  await program().parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    process.exitCode = err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help' ? 0 : 2;
+  } else if (err instanceof CliError) {
+    process.stderr.write(`vigil: ${err.message}\n`);
+    process.exitCode = err.exitCode;
+  } else if (isVigilError(err)) {
+    process.stderr.write(`vigil: ${err.detail}\n`);
+    process.exitCode = 1;
+  } else {
+    process.stderr.write(`vigil: unexpected error: ${(err as Error).stack ?? String(err)}\n`);
+    process.exitCode = 1;
+  }
+}
