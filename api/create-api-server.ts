@@ -2,7 +2,7 @@
  * The HTTP API (fastify). Routes receive their dependencies as arguments; nothing here builds a
  * store, a queue or a fetcher (daemon/ does).
  */
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { ApiDeps } from './api-deps.js';
 import { errorHandler, sendProblem } from './problem.js';
 import { registerAdminRoutes } from './routes/admin-routes.js';
@@ -12,7 +12,7 @@ import { registerSubmissionRoutes } from './routes/submission-routes.js';
 
 export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
   const app = Fastify({
-    loggerInstance: deps.log.child({ component: 'api' }),
+    loggerInstance: deps.log.child({ component: 'api' }) as FastifyBaseLogger,
     // Request bodies are submissions: never log them; the default serializers log no bodies.
     disableRequestLogging: false,
     bodyLimit: 1024 * 1024,
