@@ -47,6 +47,7 @@ const RECORD_CHECK = `WITH inserted AS (
     status = $9,
     last_checked_at = $7,
     next_check_at = $10,
+    dispatch_at = $10,
     first_seen_live_at = CASE WHEN $3 = 'live' THEN COALESCE(r.first_seen_live_at, $7) ELSE r.first_seen_live_at END,
     last_seen_live_at = CASE WHEN $3 = 'live' THEN GREATEST(r.last_seen_live_at, $7) ELSE r.last_seen_live_at END,
     removed_at = CASE WHEN $9 = 'removed' THEN COALESCE(r.removed_at, $7)
@@ -57,15 +58,16 @@ const RECORD_CHECK = `WITH inserted AS (
   RETURNING r.id`;
 
 // SKIP LOCKED: concurrent dispatchers take disjoint rows. A row another dispatcher has just
-// leased is re-evaluated against the WHERE clause and drops out (its due time is in the future).
+// leased is re-evaluated against the WHERE clause and drops out (its dispatch time is in the
+// future). The lease moves dispatch_at only: the due time returned stays the same on a re-dispatch.
 const CLAIM_DUE_CHECKS = `WITH due AS (
     SELECT id, next_check_at FROM reports
-    WHERE next_check_at <= $1
-    ORDER BY next_check_at
+    WHERE dispatch_at <= $1
+    ORDER BY dispatch_at
     LIMIT $2
     FOR UPDATE SKIP LOCKED
   )
-  UPDATE reports r SET next_check_at = $3
+  UPDATE reports r SET dispatch_at = $3
   FROM due
   WHERE r.id = due.id
   RETURNING r.id, r.url, due.next_check_at AS due_at`;

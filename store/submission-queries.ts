@@ -19,9 +19,10 @@ const INSERT_SUBMISSION = `INSERT INTO submissions (id, force_id, reference, ite
 
 // New URLs become reports; a URL already monitored conflicts and is returned by SELECT_REPORT_IDS.
 // $7 is the submission time: created_at, and the first check is due then (never for refused URLs).
-const INSERT_REPORTS = `INSERT INTO reports (url, status, verdict, verdict_source, sha256, sha1, md5, created_at, next_check_at)
+const INSERT_REPORTS = `INSERT INTO reports (url, status, verdict, verdict_source, sha256, sha1, md5, created_at, next_check_at, dispatch_at)
   SELECT u.url, u.status, u.verdict, CASE WHEN u.verdict IS NULL THEN NULL ELSE 'submission' END,
-         u.sha256, u.sha1, u.md5, $7::timestamptz, CASE WHEN u.status = 'pending' THEN $7::timestamptz END
+         u.sha256, u.sha1, u.md5, $7::timestamptz, CASE WHEN u.status = 'pending' THEN $7::timestamptz END,
+         CASE WHEN u.status = 'pending' THEN $7::timestamptz END
   FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) AS u(url, status, verdict, sha256, sha1, md5)
   ON CONFLICT (url) DO NOTHING
   RETURNING id, url`;
