@@ -18,10 +18,10 @@ import type { Clock } from '../core/clock.js';
 import type { Store } from '../core/store.js';
 import { HttpFetcher } from '../crawler/http-fetcher.js';
 import { runCheckJob } from '../queue/check-job.js';
-import { CheckDispatcher } from '../queue/check-dispatcher.js';
-import { createWorker, type VigilWorker } from '../queue/create-worker.js';
+import { createCheckDispatcher, type CheckDispatcher } from '../queue/check-dispatcher.js';
+import { createWorker } from '../queue/create-worker.js';
 import { queueCounts, redisHealth } from '../queue/queue-health.js';
-import { createQueues, type VigilQueues } from '../queue/queues.js';
+import { createQueues, type Queues } from '../queue/queues.js';
 import { connectRedis, type RedisHandle } from '../queue/redis-connection.js';
 import { openStore } from '../store/open-store.js';
 import { createDnsResolver } from '../tracing/dns-resolver.js';
@@ -65,13 +65,14 @@ export async function startDaemon(options: { config: Readonly<VigilConfig>; role
     throw err;
   }
   steps.push({ name: 'redis', run: () => redis.close() });
-  const queues: VigilQueues = createQueues({ connection: redis.createConnection('queues'), prefix: config.queue.prefix });
+  const queues: Queues = createQueues({ createConnection: (purpose) => redis.createConnection(purpose), prefix: config.queue.prefix });
+  const healthConnection = redis.createConnection('health');
   steps.push({ name: 'queues', run: () => queues.close() });
 
   const browser = probeBrowser({ enabled: config.crawler.browser.enabled, executablePath: config.crawler.browser.executablePath, envPath: options.chromiumEnvPath });
   log[browser.available ? 'info' : 'warn']({ browser: browser.detail }, browser.available ? 'browser available' : 'browser unavailable: HTTP-only');
 
-  const workers: VigilWorker[] = [];
+  const workers: { close(deadlineMs?: number): Promise<unknown> }[] = [];
   if (runsWorker) {
     const resolver = createDnsResolver({ servers: [...config.crawler.dnsServers], timeoutMs: 5000, tries: 2 });
     const fetcher = new HttpFetcher({
@@ -88,10 +89,10 @@ export async function startDaemon(options: { config: Readonly<VigilConfig>; role
     steps.push({ name: 'fetcher', run: () => fetcher.close() });
     const rules = { takedownPatterns: compileTakedownPatterns(config.crawler.takedownPatterns), challengePatterns: BUILTIN_CHALLENGE_PATTERNS };
     const schedule = { ...config.schedule.recheck, pendingRetry: Math.min(config.schedule.recheck.unreachable, 15 * 60_000) };
-    const checkWorker = createWorker('check', async (payload, job) => {
-      await runCheckJob({ checkId: String(job.id), reportId: payload.reportId }, { store, fetcher, clock: systemClock, rules, schedule, log });
+    const checkWorker = createWorker('check', async (payload, { job, signal, log: jobLog }) => {
+      await runCheckJob({ checkId: String(job.id), reportId: payload.reportId }, { store, fetcher, clock: systemClock, rules, schedule, log: jobLog }, signal);
     }, {
-      connection: redis.createConnection('worker:check'),
+      connection: redis.createConnection('worker'),
       prefix: config.queue.prefix,
       concurrency: Math.min(config.crawler.concurrency, 256),
       lockDuration: config.queue.lockDuration,
@@ -101,9 +102,8 @@ export async function startDaemon(options: { config: Readonly<VigilConfig>; role
     steps.push({ name: 'workers', run: (ms) => Promise.all(workers.map((w) => w.close(ms))).then(() => undefined) });
   }
 
-  let dispatcher: CheckDispatcher | null = null;
   if (runsScheduler) {
-    dispatcher = new CheckDispatcher({
+    const dispatcher: CheckDispatcher = createCheckDispatcher({
       store,
       queue: queues.check,
       clock: systemClock,
@@ -113,15 +113,14 @@ export async function startDaemon(options: { config: Readonly<VigilConfig>; role
       log: log.child({ component: 'dispatcher' }),
     });
     dispatcher.start();
-    const d = dispatcher;
-    steps.push({ name: 'dispatcher', run: () => d.stop() });
+    steps.push({ name: 'dispatcher', run: () => dispatcher.stop() });
   }
 
   const readiness = async (): Promise<ReadinessReport> => {
     const checks: ReadinessReport['checks'] = {};
     const [db, rd] = await Promise.all([
       store.ping().then(() => ({ ok: true }), (err: Error) => ({ ok: false, detail: err.message })),
-      redisHealth(redis.createConnection('health')).then((h) => h, (err: Error) => ({ ok: false, detail: err.message })),
+      redisHealth(healthConnection).then((h) => (h.ok ? { ok: true, latencyMs: h.latencyMs } : { ok: false, detail: h.error }), (err: Error) => ({ ok: false, detail: err.message })),
     ]);
     checks.database = { ...db, kind: store.kind };
     checks.redis = rd;

@@ -1,0 +1,118 @@
+/**
+ * `vigil start` as a user runs it: a bad configuration stops it with the key path, a missing
+ * Redis says what to install, the embedded database and a private Redis come up, and SIGTERM
+ * exits 0.
+ */
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { request } from 'undici';
+import { afterAll, describe, expect, it } from 'vitest';
+import { TEST_REDIS_URL, uniqueId } from '../support/test-env.js';
+import { baseEnv, freePort, runVigil } from '../support/daemon-process.js';
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'vigil-proc-'));
+  dirs.push(dir);
+  return dir;
+}
+afterAll(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
+
+describe('vigil start (process)', () => {
+  it('a bad configuration file stops start-up naming the key path and the reason', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'vigil.yaml');
+    writeFileSync(file, 'crawler:\n  timeouts: { total: fast }\n  maxRedirect: 3\n');
+    const vigil = runVigil(['start', '--config', file], { env: baseEnv(), cwd: dir });
+    const { code } = await vigil.exited;
+    expect(code).toBe(1);
+    expect(vigil.stderr()).toContain('crawler.timeouts.total');
+    expect(vigil.stderr()).toContain('crawler.maxRedirect');
+  });
+
+  it('vigil config check reports the same problems and exits 1; a good file exits 0', async () => {
+    const dir = tempDir();
+    const bad = path.join(dir, 'bad.yaml');
+    writeFileSync(bad, 'schedule:\n  realert: { max: -1 }\n');
+    const badRun = runVigil(['config', 'check', bad], { env: baseEnv(), cwd: dir });
+    expect((await badRun.exited).code).toBe(1);
+    expect(badRun.stderr()).toContain('schedule.realert.max');
+    const good = path.join(dir, 'good.yaml');
+    writeFileSync(good, 'http:\n  port: 9999\n');
+    const goodRun = runVigil(['config', 'check', good], { env: baseEnv(), cwd: dir });
+    expect((await goodRun.exited).code).toBe(0);
+  });
+
+  it('a usage error exits 2', async () => {
+    const run = runVigil(['start', '--role', 'conductor'], { env: baseEnv() });
+    expect((await run.exited).code).toBe(2);
+  });
+
+  it('without Redis and without redis-server on PATH it says what to install and exits 1', async () => {
+    const dir = tempDir();
+    const bin = path.join(dir, 'bin');
+    // A PATH with node and nothing else: redis-server cannot be found.
+    mkdirSync(bin);
+    symlinkSync(process.execPath, path.join(bin, 'node'));
+    const port = await freePort();
+    const vigil = runVigil(['start'], {
+      env: { ...baseEnv(), PATH: bin, REDIS_URL: `redis://127.0.0.1:${port}`, VIGIL_DATA_DIR: path.join(dir, 'data'), VIGIL_HTTP_PORT: String(await freePort()) },
+      cwd: dir,
+    });
+    const { code } = await vigil.exited;
+    expect(code).toBe(1);
+    expect(vigil.stderr()).toMatch(/redis-server/);
+    expect(vigil.stderr()).toMatch(/apt-get install redis-server|REDIS_URL/);
+  });
+
+  it('comes up on the embedded database and a private Redis, answers /readyz, and exits 0 on SIGTERM', async () => {
+    const dir = tempDir();
+    const dataDir = path.join(dir, 'data');
+    const redisPort = await freePort();
+    const httpPort = await freePort();
+    const vigil = runVigil(['start'], {
+      env: { ...baseEnv(), REDIS_URL: `redis://127.0.0.1:${redisPort}`, VIGIL_DATA_DIR: dataDir, VIGIL_HTTP_PORT: String(httpPort), VIGIL_ADMIN_TOKEN: 'test-admin-token' },
+      cwd: dir,
+    });
+    await vigil.waitForLog((l) => l.msg === 'vigil started', 60_000);
+    const ready = await request(`http://127.0.0.1:${httpPort}/readyz`);
+    const body = (await ready.body.json()) as { status: string; checks: Record<string, { ok: boolean; kind?: string }> };
+    expect(ready.statusCode).toBe(200);
+    expect(body.checks.database).toMatchObject({ ok: true, kind: 'embedded' });
+    expect(body.checks.redis?.ok).toBe(true);
+    expect(existsSync(path.join(dataDir, 'db'))).toBe(true);
+    expect(existsSync(path.join(dataDir, 'redis'))).toBe(true);
+
+    vigil.child.kill('SIGTERM');
+    const { code } = await vigil.exited;
+    expect(code).toBe(0);
+    expect(vigil.stdout()).toContain('vigil stopped');
+    // the private Redis went with it
+    await expect(request(`http://127.0.0.1:${httpPort}/healthz`)).rejects.toThrow();
+    const redisGone = await new Promise<boolean>((resolve) => {
+      const s = net.connect({ host: '127.0.0.1', port: redisPort });
+      s.once('connect', () => { s.destroy(); resolve(false); });
+      s.once('error', () => resolve(true));
+    });
+    expect(redisGone).toBe(true);
+  }, 90_000);
+
+  it('uses a running Redis with its own prefix and the embedded store; SIGINT also exits 0', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'vigil.yaml');
+    writeFileSync(file, `queue:\n  prefix: ${uniqueId('vp')}\n`);
+    const httpPort = await freePort();
+    const vigil = runVigil(['start', '--role', 'all'], {
+      env: { ...baseEnv(), REDIS_URL: TEST_REDIS_URL, VIGIL_DATA_DIR: path.join(dir, 'data'), VIGIL_HTTP_PORT: String(httpPort) },
+      cwd: dir,
+    });
+    await vigil.waitForLog((l) => l.msg === 'vigil started', 60_000);
+    const health = await request(`http://127.0.0.1:${httpPort}/healthz`);
+    expect(health.statusCode).toBe(200);
+    await health.body.dump();
+    vigil.child.kill('SIGINT');
+    expect((await vigil.exited).code).toBe(0);
+  }, 90_000);
+});
