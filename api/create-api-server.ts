@@ -14,7 +14,6 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.log.child({ component: 'api' }) as FastifyBaseLogger,
     // Request bodies are submissions: never log them; the default serializers log no bodies.
-    disableRequestLogging: false,
     bodyLimit: 1024 * 1024,
     genReqId: () => deps.newId(),
     return503OnClosing: true,
