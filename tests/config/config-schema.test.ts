@@ -22,7 +22,7 @@ describe('defaults', () => {
 
   it('equal CONTRACT.md §3', () => {
     expect(config.dataDir).toBe('./data');
-    expect(config.http).toEqual({ host: '127.0.0.1', port: 8080, publicUrl: 'http://127.0.0.1:8080', metricsPublic: false });
+    expect(config.http).toEqual({ host: '127.0.0.1', port: 8080, publicUrl: 'http://127.0.0.1:8080', metricsPublic: false, rateLimit: { perSecond: 20, burst: 100 } });
     expect(config.auth.adminToken).toBeNull();
     expect(config.storage.databaseUrl).toBeNull();
     expect(config.queue.redisUrl).toBe('redis://127.0.0.1:6379');
@@ -169,18 +169,18 @@ describe('bad values', () => {
   });
 
   it('checks CIDRs in allowNetworks', () => {
-    const ok = ['127.0.0.0/8', '10.1.2.3/32', '::1/128', 'fd00::/8', '::ffff:127.0.0.1/128', '0.0.0.0/0'];
+    const ok = ['127.0.0.0/8', '127.0.0.2/32', '::1/128', '::ffff:127.0.0.1/128', '0.0.0.0/0'];
     expect(parseConfig({ crawler: { allowNetworks: ok } }, {}).crawler.allowNetworks).toEqual(ok);
-    const problems = problemsOf({ crawler: { allowNetworks: ['127.0.0.1', '10.0.0.0/33', '127.1/8', '0x7f.0.0.1/8', 'fe80::1%eth0/64', 'localhost/8', '::/129'] } });
+    const problems = problemsOf({ crawler: { allowNetworks: ['127.0.0.1', '127.0.0.0/33', '127.1/8', '0x7f.0.0.1/8', 'fe80::1%eth0/64', 'localhost/8', '::/129'] } });
     expect(problems.map((p) => p.split(':')[0])).toEqual([0, 1, 2, 3, 4, 5, 6].map((i) => `crawler.allowNetworks[${i}]`));
     expect(problems[0]).toContain('the /prefix length is missing');
     expect(problems[1]).toContain('prefix length must be at most 32');
   });
 
   it('checks DNS servers', () => {
-    const ok = ['127.0.0.1:5353', '1.1.1.1', '::1', '[::1]:53'];
+    const ok = ['127.0.0.1:5353', '127.0.0.53', '::1', '[::1]:53'];
     expect(parseConfig({ crawler: { dnsServers: ok } }, {}).crawler.dnsServers).toEqual(ok);
-    expect(problemsOf({ crawler: { dnsServers: ['dns.example', '1.1.1.1:0', '[::1]:99999'] } })).toHaveLength(3);
+    expect(problemsOf({ crawler: { dnsServers: ['dns.example', '127.0.0.53:0', '[::1]:99999'] } })).toHaveLength(3);
   });
 
   it('checks vantages: http(s) proxy and unique ids', () => {
