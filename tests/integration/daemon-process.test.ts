@@ -30,7 +30,7 @@ describe('vigil start (process)', () => {
     expect(code).toBe(1);
     expect(vigil.stderr()).toContain('crawler.timeouts.total');
     expect(vigil.stderr()).toContain('crawler.maxRedirect');
-  });
+  }, 90_000);
 
   it('vigil config check reports the same problems and exits 1; a good file exits 0', async () => {
     const dir = tempDir();
@@ -43,12 +43,12 @@ describe('vigil start (process)', () => {
     writeFileSync(good, 'http:\n  port: 9999\n');
     const goodRun = runVigil(['config', 'check', good], { env: baseEnv(), cwd: dir });
     expect((await goodRun.exited).code).toBe(0);
-  });
+  }, 90_000);
 
   it('a usage error exits 2', async () => {
     const run = runVigil(['start', '--role', 'conductor'], { env: baseEnv() });
     expect((await run.exited).code).toBe(2);
-  });
+  }, 90_000);
 
   it('without Redis and without redis-server on PATH it says what to install and exits 1', async () => {
     const dir = tempDir();
@@ -65,7 +65,7 @@ describe('vigil start (process)', () => {
     expect(code).toBe(1);
     expect(vigil.stderr()).toMatch(/redis-server/);
     expect(vigil.stderr()).toMatch(/apt-get install redis-server|REDIS_URL/);
-  });
+  }, 90_000);
 
   it('comes up on the embedded database and a private Redis, answers /readyz, and exits 0 on SIGTERM', async () => {
     const dir = tempDir();
