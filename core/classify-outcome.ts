@@ -2,11 +2,18 @@
  * The one function that turns a raw fetch result into a check outcome (CONTRACT.md §4;
  * DESIGN.md house style 4). Nowhere else decides "is the content still up?".
  *
+ * Order: fetch errors and status codes first, then challenge and takedown pages, then — when
+ * the caller passes what it knows of the reported object — content identity
+ * (core/content-identity.ts: media metadata or digests, the page's media references).
+ *
  * Bias: a wrong `gone` ends monitoring of live abuse content, so anything ambiguous is
  * `inconclusive` (counts neither way), never `gone`.
  */
+import { decideIdentity, type IdentityContext } from './content-identity.js';
 import type { CheckOutcome } from './report-status.js';
 import type { FetchResult } from './fetcher.js';
+
+export type { IdentityContext } from './content-identity.js';
 
 export interface Classification {
   outcome: CheckOutcome;
@@ -24,7 +31,14 @@ export interface ClassifyRules {
 const GONE_STATUSES = new Set([404, 410, 451]);
 const INCONCLUSIVE_STATUSES = new Set([401, 403, 407, 408, 429]);
 
-export function classifyOutcome(result: FetchResult, rules: ClassifyRules): Classification {
+/**
+ * Decide the check outcome of one fetch.
+ *
+ * @param identity what is known of the reported object (first-seen metadata, item hashes, the
+ *   hash list, the page's first-seen media references). Without it a 2xx that is neither a
+ *   takedown nor a challenge page is `live` on its status alone.
+ */
+export function classifyOutcome(result: FetchResult, rules: ClassifyRules, identity?: IdentityContext): Classification {
   if (result.kind === 'error') {
     switch (result.error) {
       case 'blocked_address':
@@ -50,5 +64,6 @@ export function classifyOutcome(result: FetchResult, rules: ClassifyRules): Clas
     if (rules.challengePatterns.some((p) => p.test(text))) return { outcome: 'inconclusive', reason: 'challenge_page' };
     if (rules.takedownPatterns.some((p) => p.test(text))) return { outcome: 'gone', reason: 'takedown_page' };
   }
+  if (identity !== undefined) return decideIdentity(result, identity);
   return { outcome: 'live', reason: `http_${status}` };
 }

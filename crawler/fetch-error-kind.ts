@@ -16,6 +16,7 @@ const BY_CODE: Readonly<Record<string, FetchErrorKind>> = {
   VIGIL_DNS_NXDOMAIN: 'dns_nxdomain',
   VIGIL_DNS_NODATA: 'dns_nodata',
   VIGIL_DNS_FAILURE: 'dns_failure',
+  VIGIL_CONTENT_DECODING: 'protocol', // crawler/decode-body.ts: encoding chain, corrupt data
   ENOTFOUND: 'dns_nxdomain',
   ENODATA: 'dns_nodata',
   EAI_AGAIN: 'dns_failure',

@@ -3,11 +3,14 @@
  *
  * The pipeline, each step small (DESIGN.md house style 6):
  *   scheme check → global concurrency limit → hard deadline (DNS + connect + headers + body)
- *   → manual redirects (every hop dialled through the guarded agent) → body counted and dropped.
+ *   → manual redirects (every hop dialled through the guarded agent) → body decoded by vigil,
+ *   counted against the decoded-byte cap, passed through in-memory consumers, dropped.
  * It reports what happened and never decides the outcome (core/classify-outcome.ts does).
  */
 import type { Dispatcher } from 'undici';
+import { hasExpectedHashes, type HashLookup } from '../core/content-digests.js';
 import type { Fetcher, FetchErrorKind, FetchFailure, FetchRequest, FetchResult } from '../core/fetcher.js';
+import { mediaMetadataFromHeaders } from '../core/media-metadata.js';
 import type { HostResolver } from '../tracing/dns-resolver.js';
 import { parseCidrList } from './address-policy.js';
 import { ConcurrencyLimit } from './concurrency-limit.js';
@@ -35,6 +38,8 @@ export interface HttpFetcherOptions {
   perHostConcurrency: number;
   /** response header block cap, bytes. @default 65536 */
   maxHeaderSize?: number;
+  /** the hash list (`hashList.files`) digests are looked up in; null = none. @default null */
+  hashList?: HashLookup | null;
 }
 
 const HTTP_SCHEMES = new Set(['http:', 'https:']);
@@ -69,8 +74,8 @@ export class HttpFetcher implements Fetcher {
     this.headers = {
       'user-agent': options.userAgent,
       accept: 'text/html,application/xhtml+xml,*/*;q=0.8',
-      // Decompression by vigil (with the byte cap applied to decoded bytes) is not built yet.
-      'accept-encoding': 'identity',
+      // vigil decodes these itself, with the byte cap on decoded bytes (crawler/decode-body.ts)
+      'accept-encoding': 'gzip, deflate, br',
     };
   }
 
@@ -97,7 +102,7 @@ export class HttpFetcher implements Fetcher {
     const signal = request.signal ? AbortSignal.any([deadline, request.signal]) : deadline;
     // durationMs of a fetch that ran is its own time, from the slot on (the deadline's span)
     const progress: Progress = { url, redirects: 0, started: performance.now() };
-    const work = this.follow(progress, signal);
+    const work = this.follow(progress, request, signal);
     // The slot is held until the work itself has stopped, not just until the caller is answered.
     void work.finally(release);
 
@@ -121,7 +126,7 @@ export class HttpFetcher implements Fetcher {
   }
 
   /** Request, follow redirects by hand, read the final body. Never throws. */
-  private async follow(progress: Progress, signal: AbortSignal): Promise<FetchResult> {
+  private async follow(progress: Progress, request: FetchRequest, signal: AbortSignal): Promise<FetchResult> {
     for (;;) {
       const { url } = progress;
       try {
@@ -154,7 +159,13 @@ export class HttpFetcher implements Fetcher {
           continue;
         }
 
-        const body = await readBody(res.body, headers, { maxBodyBytes: this.options.maxBodyBytes });
+        const body = await readBody(res.body, headers, {
+          maxBodyBytes: this.options.maxBodyBytes,
+          mediaPolicy: request.mediaPolicy ?? 'metadata',
+          hashAnyType: hasExpectedHashes(request.expect),
+          hashList: this.options.hashList ?? null,
+          url: url.href,
+        });
         return {
           kind: 'response',
           status: res.statusCode,
@@ -162,6 +173,7 @@ export class HttpFetcher implements Fetcher {
           finalUrl: url.href,
           redirects: progress.redirects,
           remoteAddress: this.guarded.lastAddress(url.origin),
+          media: mediaMetadataFromHeaders(headers),
           ...body,
           durationMs: elapsed(progress.started),
         };

@@ -201,13 +201,16 @@ describe('responses', () => {
     expect(result.bodyBytes).toBe(Buffer.byteLength('<html><body>Hello VIGIL synthetic Page</body></html>'));
     expect(result.finalUrl).toBe(`http://web.test:${web.port}/page`);
     expect(classifyOutcome(result, RULES)).toEqual({ outcome: 'live', reason: 'http_200' });
+    expect(result.media).toEqual({ contentType: 'text/html', contentLength: null, etag: null, lastModified: null }); // chunked
+    expect(result.mediaRefs).toEqual([]);
+    expect(result.digests).toBeNull();
   });
 
-  test('sends user-agent and accept-encoding: identity', async () => {
+  test('sends user-agent and accept-encoding: gzip, deflate, br (vigil decodes them itself)', async () => {
     const result = expectResponse(await fetcher.fetch({ url: web.url('/headers') }));
     expect(result.textSample).toBeNull(); // not a sampled type
     expect(seenHeaders['user-agent']).toBe('vigil-test/1');
-    expect(seenHeaders['accept-encoding']).toBe('identity');
+    expect(seenHeaders['accept-encoding']).toBe('gzip, deflate, br');
     expect(seenHeaders.host).toBe(`127.0.0.2:${web.port}`);
   });
 
