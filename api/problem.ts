@@ -24,10 +24,19 @@ export function sendProblem(reply: FastifyReply, code: ErrorCode, detail: string
   return reply.code(problem.status).type('application/problem+json').send(problem);
 }
 
+/** "querystring.limit: Too big: expected number to be <=1000; …" from a schema validation error. */
+function describeValidation(err: FastifyError): string {
+  const where = err.validationContext ?? 'request';
+  return (err.validation ?? [])
+    .map((v) => `${where}${v.instancePath ? v.instancePath.replace(/\//g, '.') : ''}: ${v.message ?? 'invalid'}`)
+    .join('; ');
+}
+
 /** Map fastify's own errors to stable codes; anything unknown is a logged 500. */
 export function errorHandler(log: Logger) {
   return (err: FastifyError | VigilError, request: FastifyRequest, reply: FastifyReply): FastifyReply => {
     if (err instanceof VigilError) return sendProblem(reply, err.code, err.detail);
+    if (Array.isArray(err.validation)) return sendProblem(reply, 'VALIDATION_FAILED', describeValidation(err));
     switch (err.code) {
       case 'FST_ERR_CTP_BODY_TOO_LARGE':
         return sendProblem(reply, 'PAYLOAD_TOO_LARGE', 'The request body is larger than the limit for this endpoint.');

@@ -116,7 +116,7 @@ export const configSchema = z
      * @default ./data
      */
     dataDir: nonEmptyStringSchema.default('./data'),
-    /** @default { host: 127.0.0.1, port: 8080, publicUrl: http://127.0.0.1:8080, metricsPublic: false } */
+    /** @default { host: 127.0.0.1, port: 8080, publicUrl: http://127.0.0.1:8080, metricsPublic: false, rateLimit: { perSecond: 20, burst: 100 } } */
     http: httpSchema.prefault({}),
     /** @default { adminToken: null } */
     auth: authSchema.prefault({}),

@@ -43,12 +43,22 @@ export const httpSchema = z
      * @default false
      */
     metricsPublic: z.boolean().default(false),
+    /**
+     * Per-API-key rate limit, a token bucket kept by each API process: `perSecond` sustained,
+     * `burst` at once. Beyond it: 429 with Retry-After. `null` turns it off.
+     * @default { perSecond: 20, burst: 100 }
+     */
+    rateLimit: z
+      .strictObject({ perSecond: integer(1, 100_000).default(20), burst: integer(1, 1_000_000).default(100) })
+      .nullable()
+      .default({ perSecond: 20, burst: 100 }),
   })
   .transform((http) => ({
     host: http.host,
     port: http.port,
     publicUrl: (http.publicUrl ?? listenerUrl(http.host, http.port)).replace(/\/+$/, ''),
     metricsPublic: http.metricsPublic,
+    rateLimit: http.rateLimit,
   }));
 
 /** The parsed `http` section. */

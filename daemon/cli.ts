@@ -10,6 +10,7 @@ import { clientSettings, runtimeEnv } from '../config/client-settings.js';
 import { configCheck, configPrint } from '../config/config-commands.js';
 import { loadConfig } from '../config/load-config.js';
 import { isVigilError } from '../core/errors.js';
+import { auditVerify } from './audit-verify.js';
 import { createLogger } from './logger.js';
 import { startDaemon, type Role } from './start-daemon.js';
 
@@ -83,14 +84,25 @@ function program(): Command {
       process.exitCode = r.exitCode;
     });
 
+  cmd.command('audit').description('the audit trail').command('verify')
+    .description('walk the audit hash chain in the database and report the first broken link (local: needs database access)')
+    .option('--config <file>', 'configuration file (else VIGIL_CONFIG, else ./vigil.yaml, else defaults)')
+    .action(async (opts: { config?: string }) => {
+      const r = await auditVerify({ config: opts.config, env: process.env, cwd: process.cwd() });
+      (r.exitCode === 0 ? process.stdout : process.stderr).write(`${r.output}\n`);
+      process.exitCode = r.exitCode;
+    });
+
   cmd.command('submit <file>').description('submit a URL list (CSV with a url column, or one URL a line)')
     .option('--reference <ref>', 'your case reference')
     .option('--force <id>', 'submit for this force (admin tokens only)')
-    .action((file: string, opts: { reference?: string; force?: string }) => submitCommand(settings(), file, opts, io));
+    .option('--idempotency-key <key>', 'reuse the key of an earlier attempt (default: a new one per run)')
+    .action((file: string, opts: { reference?: string; force?: string; idempotencyKey?: string }) => submitCommand(settings(), file, opts, io));
   cmd.command('status [submission]').description('daemon readiness, or one submission\'s progress')
     .action((submission: string | undefined) => statusCommand(settings(), submission, io));
-  cmd.command('report <id>').description('one report with its checks and notices')
-    .action((id: string) => reportCommand(settings(), id, io));
+  cmd.command('report <id>').description('one report with its checks, traces and notices')
+    .option('--json', 'print the API\'s JSON')
+    .action((id: string, opts: { json?: boolean }) => reportCommand(settings(), id, opts, io));
   cmd.command('forces').description('police forces').command('add <id> <name>').description('add a police force')
     .action((id: string, name: string) => forcesAddCommand(settings(), id, name, io));
   cmd.command('keys').description('API keys').command('create').description('create an API key (token shown once)')
@@ -98,7 +110,8 @@ function program(): Command {
     .option('--force <id>', 'the force (role force)')
     .option('--recipient <id>', 'the directory recipient (role recipient)')
     .option('--label <text>', 'a label to recognise the key by')
-    .action((opts: { role: string; force?: string; recipient?: string; label?: string }) => keysCreateCommand(settings(), opts, io));
+    .option('--expires-at <time>', 'ISO 8601 time after which the key stops working, e.g. 2031-01-01T00:00:00Z')
+    .action((opts: { role: string; force?: string; recipient?: string; label?: string; expiresAt?: string }) => keysCreateCommand(settings(), opts, io));
   return cmd;
 }
 

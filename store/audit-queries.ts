@@ -4,6 +4,7 @@
  * the row's content, so any later edit or deletion breaks the chain ({@link verifyAuditChain}).
  */
 import { createHash } from 'node:crypto';
+import { canonicalJson } from '../core/canonical-json.js';
 import type { AuditEntry } from '../core/store.js';
 import type { SqlClient } from './sql-client.js';
 
@@ -20,14 +21,7 @@ const SELECT_AUDIT_PAGE = `SELECT seq, at, actor, action, subject_type, subject_
   FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2`;
 
 /** JSON with object keys sorted at every level, no whitespace: one text per value. */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v === undefined ? null : v)).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-}
+export { canonicalJson };
 
 export interface AuditContent {
   at: Date;
@@ -86,6 +80,12 @@ interface AuditRow {
   detail: Record<string, unknown>;
   prev_hash: string;
   hash: string;
+}
+
+/** The last row of the chain (null when empty): operators may record its hash elsewhere to detect a cut tail. */
+export async function auditChainTail(db: SqlClient): Promise<{ seq: number; hash: string; at: Date } | null> {
+  const { rows } = await db.query<{ seq: number; hash: string; at: Date }>('SELECT seq, hash, at FROM audit_log ORDER BY seq DESC LIMIT 1');
+  return rows[0] ?? null;
 }
 
 /** Walks the whole chain in order and recomputes every hash; reports the first broken row. */

@@ -2,55 +2,24 @@
  * The client subcommands of `vigil` (CONTRACT.md §2): each is a call to the HTTP API.
  * Output goes to the given writer (stdout); progress to stderr.
  */
-import { createReadStream, statSync } from 'node:fs';
-import { Transform } from 'node:stream';
-import { ApiClient, CliError, type ClientSettings } from './api-client.js';
+import { ApiClient, type ClientSettings } from './api-client.js';
+
+export { submitCommand } from './submit-command.js';
 
 export interface Output {
   out: (line: string) => void;
   progress: (text: string) => void;
 }
 
-function contentTypeFor(file: string): string {
-  return /\.csv$/i.test(file) ? 'text/csv' : 'text/plain';
+interface Hosting {
+  ip: string | null;
+  country: string | null;
+  asn: number | null;
+  org: string | null;
 }
 
-export async function submitCommand(settings: ClientSettings, file: string, options: { reference?: string; force?: string }, io: Output): Promise<void> {
-  let size: number;
-  try {
-    size = statSync(file).size;
-  } catch {
-    throw new CliError(`Cannot read ${file}: no such file.`);
-  }
-  let sent = 0;
-  let lastShown = -1;
-  const counter = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      sent += chunk.length;
-      const pct = size === 0 ? 100 : Math.floor((sent / size) * 100);
-      if (pct !== lastShown) {
-        lastShown = pct;
-        const bar = '#'.repeat(Math.floor(pct / 5)).padEnd(20, '.');
-        io.progress(`\ruploading [${bar}] ${pct}% (${sent}/${size} bytes)`);
-      }
-      done(null, chunk);
-    },
-  });
-  const query = new URLSearchParams();
-  if (options.force) query.set('force', options.force);
-  if (options.reference) query.set('reference', options.reference);
-  const client = new ApiClient(settings);
-  const path = `/v1/submissions${query.size ? `?${query}` : ''}`;
-  const stream = createReadStream(file).pipe(counter);
-  const { body } = await client.call<{ id: string | null; accepted: number; duplicates: number; rejected: { line: number; input: string; error: string }[] }>(
-    'POST', path, { raw: stream, contentType: contentTypeFor(file), length: size },
-  );
-  io.progress('\n');
-  io.out(`submission ${body.id ?? '(none: nothing accepted)'}: ${body.accepted} accepted, ${body.duplicates} already monitored, ${body.rejected.length} rejected`);
-  for (const r of body.rejected.slice(0, 20)) io.out(`  line ${r.line}: ${r.error}: ${r.input}`);
-  if (body.rejected.length > 20) io.out(`  … and ${body.rejected.length - 20} more rejected lines`);
-  if (body.accepted + body.duplicates === 0) throw new CliError('Nothing in the file was accepted; fix the lines above and submit again.');
-}
+const hostingText = (h: Hosting | null): string =>
+  h ? [h.country ?? '??', h.asn !== null ? `AS${h.asn}` : null, h.org, h.ip].filter(Boolean).join(' ') : 'not traced yet';
 
 export async function statusCommand(settings: ClientSettings, submission: string | undefined, io: Output): Promise<void> {
   const client = new ApiClient(settings);
@@ -60,15 +29,41 @@ export async function statusCommand(settings: ClientSettings, submission: string
     for (const [name, c] of Object.entries(body.checks)) io.out(`  ${name}: ${c.ok ? 'ok' : 'NOT OK'}${c.detail ? ` (${c.detail})` : ''}`);
     return;
   }
-  const { body } = await client.call<{ id: string; force: string; reference: string | null; createdAt: string; completedAt: string | null; counts: Record<string, number>; items: unknown[] }>('GET', `/v1/submissions/${encodeURIComponent(submission)}`);
+  const { body } = await client.call<{
+    id: string; force: string; reference: string | null; createdAt: string; completedAt: string | null;
+    counts: Record<string, number>; itemCount: number; rejectedCount: number;
+  }>('GET', `/v1/submissions/${encodeURIComponent(submission)}?limit=1`);
   io.out(`submission ${body.id} (force ${body.force}${body.reference ? `, reference ${body.reference}` : ''})`);
   io.out(`  created ${body.createdAt}; ${body.completedAt ? `completed ${body.completedAt}` : 'not complete yet'}`);
-  io.out(`  ${body.items.length} items: ${Object.entries(body.counts).map(([s, n]) => `${n} ${s}`).join(', ')}`);
+  const counts = Object.entries(body.counts).sort(([a], [b]) => a.localeCompare(b)).map(([s, n]) => `${n} ${s}`).join(', ');
+  io.out(`  ${body.itemCount} items: ${counts || 'none'}${body.rejectedCount ? `; ${body.rejectedCount} lines rejected at intake` : ''}`);
+  io.out(`  per item: ${new URL(`/v1/submissions/${body.id}/report.csv`, settings.url).href}`);
 }
 
-export async function reportCommand(settings: ClientSettings, id: string, io: Output): Promise<void> {
-  const { body } = await new ApiClient(settings).call<unknown>('GET', `/v1/reports/${encodeURIComponent(id)}`);
-  io.out(JSON.stringify(body, null, 2));
+interface ReportBody {
+  id: string; url: string; status: string; verdict: string | null; verdictSource: string | null; hosting: Hosting | null;
+  createdAt: string; firstSeenLiveAt: string | null; removedAt: string | null;
+  checks: { startedAt: string; outcome: string; reason: string }[];
+  traces?: { createdAt: string; country: string | null; asn: number | null; org: string | null; ip: string | null }[];
+  notices: { createdAt: string; kind: string; recipient: string; status: string }[];
+}
+
+export async function reportCommand(settings: ClientSettings, id: string, options: { json?: boolean }, io: Output): Promise<void> {
+  const { body } = await new ApiClient(settings).call<ReportBody>('GET', `/v1/reports/${encodeURIComponent(id)}`);
+  if (options.json) {
+    io.out(JSON.stringify(body, null, 2));
+    return;
+  }
+  io.out(`report ${body.id}: ${body.status}`);
+  io.out(`  url: ${body.url}`);
+  io.out(`  verdict: ${body.verdict ? `${body.verdict} (${body.verdictSource})` : 'none yet'}`);
+  io.out(`  hosting: ${hostingText(body.hosting)}`);
+  io.out(`  reported ${body.createdAt}; first seen live ${body.firstSeenLiveAt ?? 'never'}; removed ${body.removedAt ?? '-'}`);
+  io.out(`  checks (${body.checks.length}, newest first):`);
+  for (const c of body.checks.slice(0, 10)) io.out(`    ${c.startedAt} ${c.outcome} (${c.reason})`);
+  for (const t of (body.traces ?? []).slice(0, 5)) io.out(`  traced ${t.createdAt}: ${hostingText({ ...t })}`);
+  io.out(`  notices (${body.notices.length}):`);
+  for (const n of body.notices) io.out(`    ${n.createdAt} ${n.kind} to ${n.recipient}: ${n.status}`);
 }
 
 export async function forcesAddCommand(settings: ClientSettings, id: string, name: string, io: Output): Promise<void> {
@@ -76,9 +71,11 @@ export async function forcesAddCommand(settings: ClientSettings, id: string, nam
   io.out(`force ${body.id} created: ${body.name}`);
 }
 
-export async function keysCreateCommand(settings: ClientSettings, options: { role: string; force?: string; recipient?: string; label?: string }, io: Output): Promise<void> {
-  const { body } = await new ApiClient(settings).call<{ id: string; token: string }>('POST', '/v1/keys', { json: options });
+export async function keysCreateCommand(
+  settings: ClientSettings, options: { role: string; force?: string; recipient?: string; label?: string; expiresAt?: string }, io: Output,
+): Promise<void> {
+  const { body } = await new ApiClient(settings).call<{ id: string; token: string; expiresAt: string | null }>('POST', '/v1/keys', { json: options });
   io.out(`key ${body.id} (${options.role}${options.force ? `, force ${options.force}` : ''}${options.recipient ? `, recipient ${options.recipient}` : ''})`);
   io.out(`token: ${body.token}`);
-  io.out('The token is shown once; store it now.');
+  io.out(`The token is shown once; store it now.${body.expiresAt ? ` It expires at ${body.expiresAt}.` : ''}`);
 }

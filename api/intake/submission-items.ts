@@ -1,112 +1,126 @@
 /**
- * Turn a submission body (JSON or one URL a line) into items to monitor and lines to reject.
- * Each bad line is rejected on its own with its line number and reason; the rest are accepted.
+ * Submitted items, whatever the body format, validated one by one: each bad line is rejected on
+ * its own with its line number and reason; the rest are accepted (CONTRACT.md §4).
+ *
+ * One zod schema describes an item (the JSON body's `items[]`, a CSV row); it validates every
+ * format and is what the OpenAPI document shows.
  */
+import { z } from 'zod';
 import { VigilError } from '../../core/errors.js';
-import { VERDICTS, type Verdict } from '../../core/report-status.js';
-import type { NewSubmissionItem } from '../../core/store.js';
+import { VERDICTS } from '../../core/report-status.js';
+import type { NewSubmissionItem, RejectedItem } from '../../core/store.js';
 import { parseSubmittedUrl } from '../../core/submitted-url.js';
 
-export interface RawItem {
-  line: number;
-  input: string;
-  sha256?: unknown;
-  sha1?: unknown;
-  md5?: unknown;
-  verdict?: unknown;
-}
+/** input echoed back in a rejection (characters) */
+export const MAX_ECHOED_INPUT = 2048;
 
-export interface RejectedLine {
+const hex = (digits: number) => z.string().regex(new RegExp(`^[0-9a-fA-F]{${digits}}$`), `expected ${digits} hex digits`);
+
+/** One item of a submission. */
+export const submissionItemSchema = z.strictObject({
+  url: z.string().describe('the URL as found; normalised by vigil (WHATWG URL, IDN to punycode, fragment dropped)'),
+  sha256: hex(64).optional().describe('digest of the known content, if any'),
+  sha1: hex(40).optional(),
+  md5: hex(32).optional(),
+  verdict: z.enum(VERDICTS).optional().describe('the submitting force\'s own assessment'),
+});
+
+/** `application/json` submission body: items are validated one by one (bad ones are rejected, not the body). */
+export const jsonSubmissionSchema = z.strictObject({
+  reference: z.string().max(200).nullish().describe('the force\'s case reference'),
+  items: z.array(z.unknown()).describe('each an object (see SubmissionItem) or a URL string'),
+});
+
+/** What the OpenAPI document shows for a JSON body. */
+export const jsonSubmissionDocSchema = jsonSubmissionSchema.extend({
+  items: z.array(z.union([submissionItemSchema, z.string()])),
+});
+
+/** An item as read from the body, before validation. */
+export interface RawItem {
+  /** line (CSV, text) or 1-based index (JSON) */
   line: number;
+  /** what to echo back when rejected */
   input: string;
-  error: string;
+  /** the item's fields, when the line could be read */
+  fields?: Record<string, unknown>;
+  /** why the line could not even be read */
+  error?: string;
 }
 
 export interface ParsedSubmission {
-  reference: string | null;
   items: NewSubmissionItem[];
-  rejected: RejectedLine[];
+  rejected: RejectedItem[];
 }
 
-const HEX_LENGTH = { sha256: 64, sha1: 40, md5: 32 } as const;
-
-export function rawItemsFromText(text: string): RawItem[] {
-  const items: RawItem[] = [];
-  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
-  lines.forEach((line, index) => {
-    const trimmed = line.trim();
-    if (trimmed === '' || trimmed.startsWith('#')) return;
-    items.push({ line: index + 1, input: trimmed });
-  });
-  return items;
+export function rawItemFromJson(value: unknown, index: number): RawItem {
+  const line = index + 1;
+  if (typeof value === 'string') return { line, input: value, fields: { url: value } };
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    const url = (value as { url?: unknown }).url;
+    return { line, input: typeof url === 'string' ? url : JSON.stringify(value), fields: value as Record<string, unknown> };
+  }
+  return { line, input: JSON.stringify(value) ?? String(value), error: 'expected an object {url, sha256?, sha1?, md5?, verdict?} or a URL string' };
 }
 
-export function rawItemsFromJson(body: unknown): { reference: string | null; items: RawItem[] } {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new VigilError('VALIDATION_FAILED', 'expected a JSON object {reference?, items: [{url, sha256?, sha1?, md5?, verdict?}]}');
-  }
-  const { reference, items } = body as { reference?: unknown; items?: unknown };
-  if (reference !== undefined && reference !== null && (typeof reference !== 'string' || reference.length > 200)) {
-    throw new VigilError('VALIDATION_FAILED', 'reference: expected a string of at most 200 characters');
-  }
-  if (!Array.isArray(items)) throw new VigilError('VALIDATION_FAILED', 'items: expected an array');
+/** One line of `text/plain`: a URL; blank lines and `#` comments are not items. */
+export function rawItemFromTextLine(line: number, text: string, utf8: boolean): RawItem | null {
+  const trimmed = text.trim();
+  if (trimmed === '' || trimmed.startsWith('#')) return null;
+  return utf8 ? { line, input: text, fields: { url: text } } : { line, input: text, error: 'not valid UTF-8' };
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const path = issue.path.length ? `${issue.path.join('.')}: ` : '';
+  if (issue.code === 'unrecognized_keys') return `unknown field ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`;
+  if (issue.code === 'invalid_value' && issue.path[0] === 'verdict') return `verdict: expected one of ${VERDICTS.join(', ')}`;
+  return `${path}${issue.message}`;
+}
+
+function reject(raw: RawItem, error: string): RejectedItem {
+  return { line: raw.line, input: raw.input.slice(0, MAX_ECHOED_INPUT), error };
+}
+
+/** Validates one item: the accepted item, or its rejection. */
+export function validateItem(raw: RawItem): { ok: true; item: NewSubmissionItem } | { ok: false; rejected: RejectedItem } {
+  if (raw.error !== undefined || raw.fields === undefined) return { ok: false, rejected: reject(raw, raw.error ?? 'unreadable line') };
+  const checked = submissionItemSchema.safeParse(raw.fields);
+  if (!checked.success) return { ok: false, rejected: reject(raw, checked.error.issues.map(describeIssue).join('; ')) };
+  const fields = checked.data;
+  const parsed = parseSubmittedUrl(fields.url);
+  if (!parsed.ok) return { ok: false, rejected: reject(raw, parsed.error) };
   return {
-    reference: typeof reference === 'string' ? reference : null,
-    items: items.map((item: unknown, index) => {
-      const line = index + 1;
-      if (typeof item === 'string') return { line, input: item };
-      if (typeof item !== 'object' || item === null) return { line, input: JSON.stringify(item) ?? '' , sha256: undefined };
-      const o = item as Record<string, unknown>;
-      return { line, input: typeof o.url === 'string' ? o.url : '', sha256: o.sha256, sha1: o.sha1, md5: o.md5, verdict: o.verdict };
-    }),
+    ok: true,
+    item: {
+      line: raw.line,
+      input: fields.url,
+      url: parsed.url,
+      sha256: fields.sha256?.toLowerCase() ?? null,
+      sha1: fields.sha1?.toLowerCase() ?? null,
+      md5: fields.md5?.toLowerCase() ?? null,
+      verdict: fields.verdict ?? null,
+      initialStatus: parsed.initialStatus,
+      registrableDomain: parsed.registrableDomain,
+    },
   };
 }
 
-function checkHash(name: keyof typeof HEX_LENGTH, value: unknown): string | null | { error: string } {
-  if (value === undefined || value === null || value === '') return null;
-  if (typeof value !== 'string' || !new RegExp(`^[0-9a-fA-F]{${HEX_LENGTH[name]}}$`).test(value)) {
-    return { error: `${name}: expected ${HEX_LENGTH[name]} hex digits` };
+/**
+ * Validates every item.
+ * @throws VigilError PAYLOAD_TOO_LARGE beyond `maxItems`
+ */
+export function validateItems(raw: readonly RawItem[], maxItems: number): ParsedSubmission {
+  if (raw.length > maxItems) throw tooManyItems(raw.length, maxItems);
+  const items: NewSubmissionItem[] = [];
+  const rejected: RejectedItem[] = [];
+  for (const r of raw) {
+    const result = validateItem(r);
+    if (result.ok) items.push(result.item);
+    else rejected.push(result.rejected);
   }
-  return value.toLowerCase();
+  return { items, rejected };
 }
 
-/** Validate raw items; enforce the item limit (413 beyond it). */
-export function validateItems(reference: string | null, raw: RawItem[], maxItems: number): ParsedSubmission {
-  if (raw.length > maxItems) {
-    throw new VigilError('PAYLOAD_TOO_LARGE', `${raw.length} items submitted; at most ${maxItems} are accepted in one submission. Split the list.`);
-  }
-  const items: NewSubmissionItem[] = [];
-  const rejected: RejectedLine[] = [];
-  for (const r of raw) {
-    const parsed = parseSubmittedUrl(r.input);
-    if (!parsed.ok) {
-      rejected.push({ line: r.line, input: r.input.slice(0, 2048), error: parsed.error });
-      continue;
-    }
-    const hashes = { sha256: checkHash('sha256', r.sha256), sha1: checkHash('sha1', r.sha1), md5: checkHash('md5', r.md5) };
-    const hashError = Object.values(hashes).find((h): h is { error: string } => typeof h === 'object' && h !== null);
-    if (hashError) {
-      rejected.push({ line: r.line, input: r.input.slice(0, 2048), error: hashError.error });
-      continue;
-    }
-    let verdict: Verdict | null = null;
-    if (r.verdict !== undefined && r.verdict !== null && r.verdict !== '') {
-      if (typeof r.verdict !== 'string' || !(VERDICTS as readonly string[]).includes(r.verdict)) {
-        rejected.push({ line: r.line, input: r.input.slice(0, 2048), error: `verdict: expected one of ${VERDICTS.join(', ')}` });
-        continue;
-      }
-      verdict = r.verdict as Verdict;
-    }
-    items.push({
-      line: r.line,
-      input: r.input,
-      url: parsed.url,
-      sha256: hashes.sha256 as string | null,
-      sha1: hashes.sha1 as string | null,
-      md5: hashes.md5 as string | null,
-      verdict,
-      initialStatus: parsed.initialStatus,
-    });
-  }
-  return { reference, items, rejected };
+export function tooManyItems(count: number | string, maxItems: number): VigilError {
+  return new VigilError('PAYLOAD_TOO_LARGE', `${count} items submitted; at most ${maxItems} are accepted in one submission. Split the list.`);
 }

@@ -1,12 +1,12 @@
 /** Forces and API keys (admin only). */
 import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { isVigilError } from '../../core/errors.js';
 import type { ApiDeps } from '../api-deps.js';
 import { generateToken, hashToken } from '../auth.js';
-import { allow, principalOf } from '../guards.js';
+import { principalOf, type Guards } from '../guards.js';
 import { sendProblem } from '../problem.js';
-import { parseBody } from '../validate.js';
 
 const forceBody = z.object({
   id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'lower-case letters, digits, "-" and "_", at most 64'),
@@ -26,14 +26,20 @@ const keyBody = z.object({
   .refine((k) => k.role === 'force' || k.force === undefined, { message: '"force" is only for role force', path: ['force'] })
   .refine((k) => k.role === 'recipient' || k.recipient === undefined, { message: '"recipient" is only for role recipient', path: ['recipient'] });
 
-export function registerAdminRoutes(app: FastifyInstance, deps: ApiDeps): void {
-  const adminOnly = allow(deps.auth, ['admin']);
+const keyParams = z.object({ id: z.string().max(200) });
 
-  app.post('/v1/forces', { preHandler: adminOnly }, async (request, reply) => {
-    const body = parseBody(forceBody, request.body);
+export function registerAdminRoutes(app: FastifyInstance, deps: ApiDeps, guards: Guards): void {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const adminOnly = guards.allow(['admin']);
+
+  r.post('/v1/forces', { onRequest: adminOnly, schema: { summary: 'Add a police force', tags: ['admin'], body: forceBody } }, async (request, reply) => {
+    const body = request.body;
     try {
       const force = await deps.store.createForce({ id: body.id, name: body.name, webhookUrl: body.webhook?.url ?? null, webhookSecret: body.webhook?.secret ?? null });
-      await deps.store.appendAudit({ actor: principalOf(request).actor, action: 'force.create', subjectType: 'force', subjectId: force.id, at: deps.clock.now() });
+      await deps.store.appendAudit({
+        actor: principalOf(request).actor, action: 'force.create', subjectType: 'force', subjectId: force.id, at: deps.clock.now(),
+        detail: { name: force.name, webhook: force.webhookUrl !== null },
+      });
       return reply.code(201).send({ id: force.id, name: force.name, webhook: force.webhookUrl ? { url: force.webhookUrl } : null, createdAt: force.createdAt });
     } catch (err) {
       if (isVigilError(err, 'FORCE_EXISTS')) return sendProblem(reply, 'FORCE_EXISTS', `A force with id "${body.id}" already exists.`);
@@ -41,8 +47,8 @@ export function registerAdminRoutes(app: FastifyInstance, deps: ApiDeps): void {
     }
   });
 
-  app.post('/v1/keys', { preHandler: adminOnly }, async (request, reply) => {
-    const body = parseBody(keyBody, request.body);
+  r.post('/v1/keys', { onRequest: adminOnly, schema: { summary: 'Create an API key (the token is shown once)', tags: ['admin'], body: keyBody } }, async (request, reply) => {
+    const body = request.body;
     if (body.force !== undefined && !(await deps.store.getForce(body.force))) {
       return sendProblem(reply, 'FORCE_UNKNOWN', `No force with id "${body.force}"; create it first (POST /v1/forces).`);
     }
@@ -56,11 +62,14 @@ export function registerAdminRoutes(app: FastifyInstance, deps: ApiDeps): void {
       tokenHash: hashToken(token),
       expiresAt: body.expiresAt ? new Date(body.expiresAt) : null,
     });
-    await deps.store.appendAudit({ actor: principalOf(request).actor, action: 'key.create', subjectType: 'api_key', subjectId: key.id, detail: { role: key.role, force: key.forceId, recipient: key.recipientId }, at: deps.clock.now() });
+    await deps.store.appendAudit({
+      actor: principalOf(request).actor, action: 'key.create', subjectType: 'api_key', subjectId: key.id, at: deps.clock.now(),
+      detail: { role: key.role, force: key.forceId, recipient: key.recipientId, label: key.label, expiresAt: key.expiresAt?.toISOString() ?? null },
+    });
     return reply.code(201).send({ id: key.id, token, role: key.role, force: key.forceId, recipient: key.recipientId, label: key.label, expiresAt: key.expiresAt });
   });
 
-  app.delete<{ Params: { id: string } }>('/v1/keys/:id', { preHandler: adminOnly }, async (request, reply) => {
+  r.delete('/v1/keys/:id', { onRequest: adminOnly, schema: { summary: 'Revoke an API key', tags: ['admin'], params: keyParams } }, async (request, reply) => {
     const revoked = await deps.store.revokeApiKey(request.params.id, deps.clock.now());
     if (!revoked) return sendProblem(reply, 'NOT_FOUND', 'No such key.');
     await deps.store.appendAudit({ actor: principalOf(request).actor, action: 'key.revoke', subjectType: 'api_key', subjectId: request.params.id, at: deps.clock.now() });
