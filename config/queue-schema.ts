@@ -55,6 +55,30 @@ export const queueSchema = z.strictObject({
    * @default 10m
    */
   checkLease: duration({ min: 1_000 }).prefault('10m'),
+  /**
+   * How often each worker looks for jobs whose worker died (their lock lapsed) and returns them to
+   * the queue. A crashed worker's check is retried within `lockDuration + stalledInterval`.
+   * @default 30s
+   */
+  stalledInterval: duration({ min: 500 }).prefault('30s'),
+  /**
+   * Times a job may lose its worker before it fails for good (the reconciler then hands its
+   * check out again; see README "Scaling out").
+   * @default 2
+   */
+  maxStalledCount: integer(0, 100).default(2),
+  /**
+   * How often the worker watchdog checks that each BullMQ worker still takes jobs (it recreates
+   * one that stopped, e.g. after a Redis reconnect).
+   * @default 10s
+   */
+  watchdogInterval: duration({ min: 100 }).prefault('10s'),
+  /**
+   * How often the scheduler's reconciler looks for dispatched checks whose job is gone from Redis
+   * (Redis flushed or restarted) and hands them out again.
+   * @default 30s
+   */
+  reconcileInterval: duration({ min: 100 }).prefault('30s'),
 });
 
 /** The parsed `queue` section. */

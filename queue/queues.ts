@@ -99,7 +99,7 @@ export function createQueues(options: CreateQueuesOptions): Queues {
       closing ??= (async () => {
         await Promise.all(QUEUE_NAMES.map((n) => byName(n).close()));
         // shared with the queues, so Queue.close() leaves it open
-        await connection.quit().catch(() => connection.disconnect());
+        await connection.quit().catch(() => { if (connection.status !== 'end') connection.disconnect(); });
       })();
       return closing;
     },

@@ -186,7 +186,10 @@ async function quitWithin(connection: Redis, ms: number): Promise<void> {
     connection.once('end', resolve);
     timer = setTimeout(() => { connection.disconnect(); resolve(); }, ms);
   });
-  connection.quit().catch(() => connection.disconnect());
+  // A quit that fails because the connection closed meanwhile must not disconnect it again: on an
+  // ended connection ioredis arms a 2 s timer for a socket that is already gone, and that timer
+  // holds the process open after an orderly shutdown.
+  connection.quit().catch(() => { if (connection.status !== 'end') connection.disconnect(); });
   await ended;
   clearTimeout(timer);
 }

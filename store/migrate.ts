@@ -41,8 +41,13 @@ export function loadMigrations(dir: URL = MIGRATIONS_DIR): Migration[] {
     const sql = fs.readFileSync(new URL(file, dir), 'utf8');
     return { version: Number(match[1]), name: match[2] ?? '', sql, checksum: createHash('sha256').update(sql).digest('hex') };
   });
+  // Areas of the code own ranges of numbers (0003… intake, 0020… lifecycle, …), so there may be
+  // gaps between ranges; a number used twice is still a mistake.
   migrations.forEach((m, i) => {
-    if (m.version !== i + 1) throw new VigilError('DB_MIGRATION_FAILED', `migrations must be numbered 0001, 0002, … without gaps; found ${m.version} at position ${i + 1}`);
+    const previous = migrations[i - 1];
+    if (m.version < 1 || (previous !== undefined && m.version <= previous.version)) {
+      throw new VigilError('DB_MIGRATION_FAILED', `migration numbers must be unique and start at 0001; found ${m.version} after ${previous?.version ?? 'none'}`);
+    }
   });
   return migrations;
 }

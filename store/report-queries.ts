@@ -34,28 +34,45 @@ const SELECT_REPORT_NOTICES = `SELECT id, kind, recipient_id, sequence, status, 
   FROM notices WHERE report_id = $1 ORDER BY created_at, sequence, id`;
 
 // Internal (check jobs): no tenant.
-const SELECT_REPORT_FOR_CHECK = 'SELECT id, url, status, verdict, sha256, sha1, md5 FROM reports WHERE id = $1';
+const SELECT_REPORT_FOR_CHECK = `SELECT id, url, status, verdict, verdict_source, sha256, sha1, md5, created_at, expires_at,
+         removed_at, hold_until, gone_streak, gone_since, next_check_at, state_version
+  FROM reports WHERE id = $1`;
 
-// The check row is the idempotency record: only the statement that inserts it updates the report.
-const RECORD_CHECK = `WITH inserted AS (
-    INSERT INTO checks (id, report_id, outcome, reason, http_status, vantage, started_at, duration_ms, status_after)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-    ON CONFLICT (id) DO NOTHING
-    RETURNING report_id
-  )
-  UPDATE reports r SET
-    status = $9,
-    last_checked_at = $7,
-    next_check_at = $10,
-    dispatch_at = $10,
-    first_seen_live_at = CASE WHEN $3 = 'live' THEN COALESCE(r.first_seen_live_at, $7) ELSE r.first_seen_live_at END,
-    last_seen_live_at = CASE WHEN $3 = 'live' THEN GREATEST(r.last_seen_live_at, $7) ELSE r.last_seen_live_at END,
-    removed_at = CASE WHEN $9 = 'removed' THEN COALESCE(r.removed_at, $7)
-                      WHEN $9 IN ('live', 'notified') THEN NULL
-                      ELSE r.removed_at END
-  FROM inserted
-  WHERE r.id = inserted.report_id
-  RETURNING r.id`;
+// Recording a check is one transaction guarded twice: by the check id (the job's stable id: a
+// check recorded once is never applied again) and, when the caller says which state it computed
+// the transition from, by the report's state_version under the row lock (two different checks of
+// one report never overwrite each other's streak). Only the transaction that inserts the check
+// row updates the report.
+const CHECK_EXISTS = 'SELECT 1 FROM checks WHERE id = $1';
+const LOCK_REPORT_STATE = 'SELECT state_version FROM reports WHERE id = $1 FOR UPDATE';
+const INSERT_CHECK = `INSERT INTO checks (id, report_id, outcome, reason, http_status, vantage, started_at, duration_ms, status_after)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+  ON CONFLICT (id) DO NOTHING
+  RETURNING id`;
+// $11/$13/$15/$17 say whether the optional part was given; omitted parts keep the stored value
+// (removed_at then follows the status, as before the lifecycle counters existed).
+const APPLY_CHECK = `UPDATE reports r SET
+    status = $3,
+    last_checked_at = $4,
+    next_check_at = $5,
+    dispatch_at = $5,
+    first_seen_live_at = CASE WHEN $2 = 'live' THEN COALESCE(r.first_seen_live_at, $4) ELSE r.first_seen_live_at END,
+    last_seen_live_at = CASE WHEN $2 = 'live' THEN GREATEST(r.last_seen_live_at, $4) ELSE r.last_seen_live_at END,
+    removed_at = CASE WHEN $6::boolean THEN $7::timestamptz
+                      WHEN $3 = 'removed' THEN COALESCE(r.removed_at, $4)
+                      WHEN $3 IN ('live', 'notified') THEN NULL
+                      ELSE r.removed_at END,
+    gone_streak = CASE WHEN $8::boolean THEN $9::integer ELSE r.gone_streak END,
+    gone_since = CASE WHEN $8::boolean THEN $10::timestamptz ELSE r.gone_since END,
+    expires_at = CASE WHEN $11::boolean THEN $12::timestamptz ELSE r.expires_at END,
+    verdict = COALESCE($13::text, r.verdict),
+    verdict_source = CASE WHEN $13::text IS NULL THEN r.verdict_source ELSE $14::text END,
+    reopen_count = r.reopen_count + CASE WHEN $15::boolean THEN 1 ELSE 0 END,
+    -- removal confirmed, or removed content back: the notifier decides now (its outbox, same transaction)
+    next_realert_at = CASE WHEN ($3 = 'removed' AND r.status <> 'removed') OR $15::boolean
+                           THEN LEAST(COALESCE(r.next_realert_at, $4::timestamptz), $4::timestamptz) ELSE r.next_realert_at END,
+    state_version = r.state_version + 1
+  WHERE r.id = $1`;
 
 // SKIP LOCKED: concurrent dispatchers take disjoint rows. A row another dispatcher has just
 // leased is re-evaluated against the WHERE clause and drops out (its dispatch time is in the
@@ -143,25 +160,71 @@ export async function getReport(db: SqlClient, id: string, scope: Scope): Promis
   };
 }
 
+interface ReportForCheckRow {
+  id: string;
+  url: string;
+  status: ReportStatus;
+  verdict: Verdict | null;
+  verdict_source: VerdictSource | null;
+  sha256: string | null;
+  sha1: string | null;
+  md5: string | null;
+  created_at: Date;
+  expires_at: Date | null;
+  removed_at: Date | null;
+  hold_until: Date | null;
+  gone_streak: number;
+  gone_since: Date | null;
+  next_check_at: Date | null;
+  state_version: number;
+}
+
 export async function getReportForCheck(db: SqlClient, id: string): Promise<ReportForCheck | null> {
   if (!isReportId(id)) return null;
-  const { rows } = await db.query<ReportForCheck>(SELECT_REPORT_FOR_CHECK, [id]);
-  return rows[0] ?? null;
+  const { rows } = await db.query<ReportForCheckRow>(SELECT_REPORT_FOR_CHECK, [id]);
+  const r = rows[0];
+  if (!r) return null;
+  return {
+    id: r.id, url: r.url, status: r.status, verdict: r.verdict, sha256: r.sha256, sha1: r.sha1, md5: r.md5,
+    verdictSource: r.verdict_source, createdAt: r.created_at, expiresAt: r.expires_at, removedAt: r.removed_at,
+    holdUntil: r.hold_until, goneStreak: { count: r.gone_streak, since: r.gone_since }, nextCheckAt: r.next_check_at,
+    stateVersion: Number(r.state_version),
+  };
 }
 
 /**
- * Records a check and applies its result to the report, once per `check.id`.
- * `removed_at` is set when the status becomes `removed` and cleared when the report reopens.
+ * Records a check and applies its result to the report, once per `check.id`, in one transaction.
+ * With `expectVersion`, only if the report is still in the state the transition was computed
+ * from (else `conflict: true` and nothing is written: load the report and compute again).
+ * Without `removedAt`, `removed_at` is set when the status becomes `removed` and cleared when the
+ * report reopens.
  * @throws VigilError NOT_FOUND when the report does not exist
  */
-export async function recordCheck(db: SqlClient, check: NewCheck): Promise<{ applied: boolean }> {
+export async function recordCheck(db: SqlClient, check: NewCheck): Promise<{ applied: boolean; conflict?: boolean }> {
   if (!isReportId(check.reportId)) throw new VigilError('NOT_FOUND', `report ${check.reportId} does not exist`);
   try {
-    const { rowCount } = await db.query(RECORD_CHECK, [
-      check.id, check.reportId, check.outcome, check.reason, check.httpStatus, check.vantage,
-      check.startedAt, Math.max(0, Math.round(check.durationMs)), check.nextStatus, check.nextCheckAt,
-    ]);
-    return { applied: rowCount > 0 };
+    return await db.transaction(async (tx) => {
+      if ((await tx.query(CHECK_EXISTS, [check.id])).rowCount > 0) return { applied: false };
+      const { rows } = await tx.query<{ state_version: number }>(LOCK_REPORT_STATE, [check.reportId]);
+      const locked = rows[0];
+      if (!locked) throw new VigilError('NOT_FOUND', `report ${check.reportId} does not exist`);
+      if (check.expectVersion !== undefined && Number(locked.state_version) !== check.expectVersion) return { applied: false, conflict: true };
+      const inserted = await tx.query(INSERT_CHECK, [
+        check.id, check.reportId, check.outcome, check.reason, check.httpStatus, check.vantage,
+        check.startedAt, Math.max(0, Math.round(check.durationMs)), check.nextStatus,
+      ]);
+      // a concurrent recorder of the same check id got there first
+      if (inserted.rowCount === 0) return { applied: false };
+      await tx.query(APPLY_CHECK, [
+        check.reportId, check.outcome, check.nextStatus, check.startedAt, check.nextCheckAt,
+        check.removedAt !== undefined, check.removedAt ?? null,
+        check.goneStreak !== undefined, check.goneStreak?.count ?? 0, check.goneStreak?.since ?? null,
+        check.expiresAt !== undefined, check.expiresAt ?? null,
+        check.verdict?.verdict ?? null, check.verdict?.source ?? null,
+        check.reopened === true,
+      ]);
+      return { applied: true };
+    });
   } catch (err) {
     if (sqlState(err) === FOREIGN_KEY_VIOLATION) throw new VigilError('NOT_FOUND', `report ${check.reportId} does not exist`, { cause: err });
     throw err;

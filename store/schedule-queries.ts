@@ -1,0 +1,51 @@
+/**
+ * The check schedule beyond leasing due rows (report-queries.ts `claimDueChecks`): what the
+ * reconciler needs to find checks lost from the queue, and an analyst's recheck.
+ *
+ * A row is in flight while its lease (`dispatch_at`) lies beyond its due time (`next_check_at`):
+ * the dispatcher moved `dispatch_at` forward when it handed the row to the queue, and recording
+ * the check sets both to the next due time again (partial index `reports_in_flight_idx`).
+ */
+import type { InFlightCheck } from '../core/store.js';
+import { isReportId } from './report-queries.js';
+import type { SqlClient } from './sql-client.js';
+
+// Keyset on (dispatch_at, id): $3/$4 are the last row of the previous page (or -infinity).
+const SELECT_IN_FLIGHT = `SELECT id, next_check_at, dispatch_at FROM reports
+  WHERE dispatch_at > next_check_at AND dispatch_at <= $1
+    AND (dispatch_at, id) > ($3::timestamptz, $4::uuid)
+  ORDER BY dispatch_at, id
+  LIMIT $2`;
+
+const MIN_UUID = '00000000-0000-0000-0000-000000000000';
+
+// Compare-and-set: a row whose check was recorded (next_check_at moved) or that was leased again
+// (dispatch_at moved) is left alone. Back to dispatch_at = next_check_at: due at once, same job id.
+const RELEASE_LEASE = `UPDATE reports SET dispatch_at = next_check_at
+  WHERE id = $1 AND next_check_at = $2 AND dispatch_at = $3`;
+
+const REQUEST_CHECK = `UPDATE reports SET next_check_at = $2, dispatch_at = $2
+  WHERE id = $1 AND status NOT IN ('rejected', 'refused', 'expired')`;
+
+/** In-flight checks whose lease ends at or before `leasedBefore`, oldest lease first, after `after`. */
+export async function listInFlightChecks(db: SqlClient, leasedBefore: Date, limit: number, after?: InFlightCheck): Promise<InFlightCheck[]> {
+  if (limit <= 0) return [];
+  const { rows } = await db.query<{ id: string; next_check_at: Date; dispatch_at: Date }>(SELECT_IN_FLIGHT, [
+    leasedBefore, Math.floor(limit), after?.leasedUntil ?? new Date(0), after?.reportId ?? MIN_UUID,
+  ]);
+  return rows.map((r) => ({ reportId: r.id, dueAt: r.next_check_at, leasedUntil: r.dispatch_at }));
+}
+
+/** @returns false when the row changed since it was listed */
+export async function releaseCheckLease(db: SqlClient, check: InFlightCheck): Promise<boolean> {
+  if (!isReportId(check.reportId)) return false;
+  const { rowCount } = await db.query(RELEASE_LEASE, [check.reportId, check.dueAt, check.leasedUntil]);
+  return rowCount > 0;
+}
+
+/** @returns false when no such report or it is never checked again */
+export async function requestCheck(db: SqlClient, reportId: string, now: Date): Promise<boolean> {
+  if (!isReportId(reportId)) return false;
+  const { rowCount } = await db.query(REQUEST_CHECK, [reportId, now]);
+  return rowCount > 0;
+}
