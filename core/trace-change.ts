@@ -3,6 +3,7 @@
  * country's recipients are told; re-alerts follow the move"). Pure: the caller passes the
  * previous and current hosting, and `now`.
  */
+import type { ReportStatus, Verdict } from './report-status.js';
 import type { Hosting } from './store.js';
 
 export interface HostingChange {
@@ -61,4 +62,34 @@ export function shouldRetrace(input: RetraceInput): boolean {
   if (last === null || last.hosting === null || last.hosting.ip === null) return true;
   if (observedIp !== null && !sameIp(observedIp, last.hosting.ip)) return true;
   return now.getTime() - last.tracedAt.getTime() >= everyMs;
+}
+
+export interface AfterTraceInput {
+  /** the report's hosting before this trace; null when never traced */
+  previous: Hosting | null;
+  /** what this trace found */
+  current: Hosting;
+  status: ReportStatus;
+  verdict: Verdict | null;
+}
+
+const ALERTING: ReadonlySet<ReportStatus> = new Set(['live', 'notified']);
+
+/**
+ * What a trace changes for the notifier: whether its decision is due now (CONTRACT.md §5
+ * "If hosting moves to another country, the new country's recipients are told").
+ *
+ * - `decideNow`, for a live or notified report with verdict `illegal`: the country moved, or this
+ *   is the first trace (or the first to find an address) — routing starts here.
+ * - `keepHosting`: a trace that found no address says nothing about where the content is; the
+ *   report keeps the hosting it had (but the first trace is written whatever it found).
+ */
+export function afterTrace(input: AfterTraceInput): { decideNow: boolean; keepHosting: boolean } {
+  const { previous, current, status, verdict } = input;
+  const keepHosting = previous !== null && current.ip === null;
+  const alerting = ALERTING.has(status) && verdict === 'illegal';
+  // the first trace, or the first one that found an address after traces that found none
+  const located = previous === null || (previous.ip === null && current.ip !== null);
+  const moved = hostingChanged(previous, current).countryChanged;
+  return { decideNow: alerting && (located || moved), keepHosting };
 }

@@ -1,56 +1,225 @@
 /**
- * The check job: load the report, fetch its URL once, let core decide the outcome and the next
- * status, persist. Applying the same job twice (BullMQ is at-least-once) changes state once:
- * the check id is the job's stable id and the store ignores a repeat.
+ * The check job: load the report, fetch its URL once, let core decide the outcome and the
+ * transition, persist. Nothing else: the rules are in core/check-transition.ts.
+ *
+ * Idempotent (BullMQ is at-least-once):
+ * - the check id is the job's deterministic id (report + due time), and the store records a check
+ *   id once: a job run twice — retried, or re-run after its worker died — changes state once;
+ * - a job whose due time is no longer the report's (`nextCheckAt` moved on: its check was already
+ *   recorded under another run, an analyst asked for a recheck, or the report was closed) is
+ *   dropped before fetching;
+ * - the transition is applied compare-and-set on the report's `stateVersion`: when another write
+ *   (a concurrent check, a verdict) got in between, the report is loaded again and the same fetch
+ *   result is applied to the new state, so no streak count or status is lost.
+ *
+ * Content identity: the first live check records a baseline (header metadata, the page's media
+ * references, bounded, and — under `mediaPolicy: hash` — digests; never content); later checks
+ * hand it to classifyOutcome with the item's hashes and the hash list. A page the HTTP fetch
+ * shows to be built by script (core/browser-choice.ts) is fetched again in the browser, and that
+ * result is the one classified (reason prefixed `browser_`).
  */
 import type { Logger } from 'pino';
-import type { Clock } from '../core/clock.js';
-import { classifyOutcome, type ClassifyRules } from '../core/classify-outcome.js';
-import { transitionAfterCheck, type RecheckSchedule } from '../core/check-transition.js';
-import type { Fetcher } from '../core/fetcher.js';
-import type { CheckOutcome } from '../core/report-status.js';
-import type { Store } from '../core/store.js';
+import type { Clock, RandomSource } from '../core/clock.js';
+import { needsBrowser } from '../core/browser-choice.js';
+import { classifyOutcome, type ClassifyRules, type IdentityContext } from '../core/classify-outcome.js';
+import type { HashLookup } from '../core/content-digests.js';
+import { transitionAfterCheck, type CheckTransition, type LifecyclePolicy } from '../core/check-transition.js';
+import type { ExpectedHashes, Fetcher, FetchRequest, FetchResult, MediaPolicy } from '../core/fetcher.js';
+import { isTerminal } from '../core/report-lifecycle.js';
+import type { CheckOutcome, ReportStatus } from '../core/report-status.js';
+import { MAX_STORED_MEDIA_REFS, type ContentBaseline, type ReportForCheck, type Store } from '../core/store.js';
+import { enqueueTraceAfterCheck, type TraceAfterCheckDeps } from './trace-job.js';
 
 export interface CheckJobDeps {
-  store: Store;
+  /** without the baseline operations, checks decide on status and pages alone (no identity) */
+  store: Pick<Store, 'getReportForCheck' | 'recordCheck'> & Partial<Pick<Store, 'getContentBaseline' | 'recordContentBaseline'>>;
   fetcher: Fetcher;
+  /** Chromium, for pages built by script; null/undefined = HTTP only */
+  browser?: Fetcher | null;
+  /** `crawler.mediaPolicy`. @default 'metadata' */
+  mediaPolicy?: MediaPolicy;
+  /** the hash list (`hashList.files`); the HTTP fetcher looks digests up in it too */
+  hashList?: HashLookup | null;
   clock: Clock;
   rules: ClassifyRules;
-  schedule: RecheckSchedule;
+  policy: LifecyclePolicy;
+  /** jitter of the next due time */
+  random: RandomSource;
   log: Logger;
+  /** queues a trace after a live check (queue/trace-job.ts); undefined: no tracing */
+  trace?: TraceAfterCheckDeps;
+}
+
+export interface CheckJob {
+  /** the job's deterministic id: the check's id */
+  checkId: string;
+  reportId: string;
+  /** the due time the job answers */
+  dueAt: Date;
 }
 
 export interface CheckJobResult {
   outcome: CheckOutcome | null;
   reason: string;
   applied: boolean;
+  status: ReportStatus | null;
+  events: CheckTransition['events'];
 }
 
-export async function runCheckJob(job: { checkId: string; reportId: string }, deps: CheckJobDeps, signal?: AbortSignal): Promise<CheckJobResult> {
+/** Compare-and-set attempts before giving up (the job is then retried by BullMQ). */
+const MAX_APPLY_ATTEMPTS = 5;
+
+export async function runCheckJob(job: CheckJob, deps: CheckJobDeps, signal?: AbortSignal): Promise<CheckJobResult> {
   const log = deps.log.child({ reportId: job.reportId, checkId: job.checkId });
-  const report = await deps.store.getReportForCheck(job.reportId);
+  const dropped = (reason: string, status: ReportStatus | null = null): CheckJobResult => ({ outcome: null, reason, applied: false, status, events: [] });
+  let report = await deps.store.getReportForCheck(job.reportId);
   if (!report) {
     log.warn('check job for a report that does not exist; dropped');
-    return { outcome: null, reason: 'report_missing', applied: false };
+    return dropped('report_missing');
   }
+  if (isTerminal(report.status)) {
+    log.info({ status: report.status }, 'report is no longer monitored; check dropped');
+    return dropped('report_closed', report.status);
+  }
+  if (report.nextCheckAt === null || report.nextCheckAt.getTime() !== job.dueAt.getTime()) {
+    log.info({ dueAt: job.dueAt, nextCheckAt: report.nextCheckAt }, 'the report is no longer due at this time (already checked, or rescheduled); check dropped');
+    return dropped('stale_due', report.status);
+  }
+
+  const policy = deps.mediaPolicy ?? 'metadata';
+  const expected = expectedHashesOf(report);
+  const baseline = deps.store.getContentBaseline ? await deps.store.getContentBaseline(report.id) : null;
   const startedAt = deps.clock.now();
-  const result = await deps.fetcher.fetch({ url: report.url, signal });
-  const { outcome, reason } = classifyOutcome(result, deps.rules);
-  const finishedAt = deps.clock.now();
-  const { nextStatus, nextCheckAt } = transitionAfterCheck(report, outcome, finishedAt, deps.schedule);
-  const { applied } = await deps.store.recordCheck({
-    id: job.checkId,
-    reportId: report.id,
-    outcome,
-    reason,
-    httpStatus: result.kind === 'response' ? result.status : null,
-    vantage: null,
-    startedAt,
-    durationMs: result.durationMs,
-    nextStatus,
-    nextCheckAt,
-  });
-  // Outcome and reason only: never the body, the text sample or response headers.
-  log.info({ outcome, reason, status: nextStatus, applied, durationMs: result.durationMs }, 'check done');
-  return { outcome, reason, applied };
+  const request: FetchRequest = { url: report.url, signal, mediaPolicy: policy, ...(expected ? { expect: expected } : {}) };
+  const httpResult = await deps.fetcher.fetch(request);
+  // Stopped by vigil itself (shutdown deadline, job handed back): the fetch says nothing about
+  // the URL, so nothing is recorded; the job runs again elsewhere under the same check id.
+  throwIfAborted(signal);
+  const { result, fetchedBy } = await withBrowser(httpResult, report.url, deps, log, signal);
+  const identity = identityContext(report.url, baseline, expected ?? baseline?.digests ?? null, policy, deps.hashList ?? null);
+  const classified = classifyOutcome(result, deps.rules, identity);
+  const outcome = classified.outcome;
+  const reason = fetchedBy === 'browser' ? `browser_${classified.reason}` : classified.reason;
+  // a digest found in the hash list is a verdict (CONTRACT.md §4), merged by the rules' precedence
+  const hashListVerdict = httpResult.kind === 'response' && httpResult.hashListMatch ? { verdict: 'illegal' as const, source: 'hash_list' as const } : null;
+
+  for (let attempt = 1; ; attempt++) {
+    const now = deps.clock.now();
+    const transition = transitionAfterCheck(lifecycleOf(report), { outcome, at: startedAt, verdict: hashListVerdict }, now, deps.policy, deps.random);
+    const recorded = await deps.store.recordCheck({
+      id: job.checkId,
+      reportId: report.id,
+      outcome,
+      reason,
+      httpStatus: result.kind === 'response' ? result.status : null,
+      vantage: null,
+      startedAt,
+      durationMs: result.durationMs,
+      nextStatus: transition.nextStatus,
+      nextCheckAt: transition.nextCheckAt,
+      expectVersion: report.stateVersion,
+      goneStreak: transition.goneStreak,
+      removedAt: transition.removedAt,
+      expiresAt: transition.expiresAt,
+      verdict: transition.verdict,
+      reopened: transition.reopened,
+    });
+    if (!recorded.conflict) {
+      // Outcome and reason only: never the body, the text sample or response headers.
+      log.info({
+        outcome, reason, from: report.status, status: transition.nextStatus, applied: recorded.applied, events: transition.events,
+        goneStreak: transition.goneStreak.count, nextCheckAt: transition.nextCheckAt, durationMs: result.durationMs,
+      }, recorded.applied ? 'check done' : 'check already recorded; not applied again');
+      if (recorded.applied && outcome === 'live' && baseline === null) await recordBaseline(report.id, result, policy, startedAt, deps, log);
+      // a live check may call for a trace (first, new address, or an old one); also when this run
+      // only repeats a recorded check, so a trace lost with a crashed run is asked for again
+      if (deps.trace) await enqueueTraceAfterCheck({ reportId: report.id, checkId: job.checkId, outcome, remoteAddress: result.kind === 'response' ? result.remoteAddress : null }, deps.trace, deps.clock.now());
+      return { outcome, reason, applied: recorded.applied, status: transition.nextStatus, events: recorded.applied ? transition.events : [] };
+    }
+    if (attempt >= MAX_APPLY_ATTEMPTS) throw new Error(`report ${report.id} kept changing while its check was applied (${attempt} attempts)`);
+    log.debug({ attempt }, 'report changed while the check ran; applying to the new state');
+    const fresh = await deps.store.getReportForCheck(job.reportId);
+    if (!fresh) return dropped('report_missing');
+    report = fresh;
+  }
+}
+
+function lifecycleOf(report: ReportForCheck) {
+  return {
+    status: report.status, verdict: report.verdict, verdictSource: report.verdictSource, createdAt: report.createdAt,
+    expiresAt: report.expiresAt, removedAt: report.removedAt, goneStreak: report.goneStreak,
+  };
+}
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('check aborted');
+}
+
+/** The item's hashes (submission), if any. */
+function expectedHashesOf(report: ReportForCheck): ExpectedHashes | null {
+  const expected: ExpectedHashes = {};
+  if (report.sha256) expected.sha256 = report.sha256;
+  if (report.sha1) expected.sha1 = report.sha1;
+  if (report.md5) expected.md5 = report.md5;
+  return Object.keys(expected).length > 0 ? expected : null;
+}
+
+/**
+ * What identity knows of the object. Without a baseline and without hashes there is nothing to
+ * compare with (the first live check records the baseline): the status decides alone.
+ */
+function identityContext(
+  url: string, baseline: ContentBaseline | null, expected: ExpectedHashes | null, policy: MediaPolicy, hashList: HashLookup | null,
+): IdentityContext | undefined {
+  if (baseline === null && expected === null) return undefined;
+  return { policy, url, baseline: baseline?.media ?? null, expected, hashList, knownMediaRefs: baseline?.mediaRefs ?? [] };
+}
+
+/**
+ * The HTTP result, or — for a page built by script — the browser's. A browser that could not
+ * load the page for a reason of its own (`other`: launch, proxy, a media URL) says nothing about
+ * the site: the HTTP result is kept.
+ */
+async function withBrowser(
+  httpResult: FetchResult, url: string, deps: CheckJobDeps, log: CheckJobDeps['log'], signal: AbortSignal | undefined,
+): Promise<{ result: FetchResult; fetchedBy: 'http' | 'browser' }> {
+  if (!deps.browser || httpResult.kind !== 'response' || !needsBrowser(httpResult)) return { result: httpResult, fetchedBy: 'http' };
+  let browserResult: FetchResult;
+  try {
+    browserResult = await deps.browser.fetch({ url, signal });
+  } catch (err) {
+    throwIfAborted(signal);
+    log.warn({ err }, 'browser fetch failed; the HTTP result decides');
+    return { result: httpResult, fetchedBy: 'http' };
+  }
+  throwIfAborted(signal);
+  if (browserResult.kind === 'error' && browserResult.error === 'other') {
+    log.warn({ detail: browserResult.detail }, 'browser could not load the page; the HTTP result decides');
+    return { result: httpResult, fetchedBy: 'http' };
+  }
+  // The browser reaches the site through the guard proxy and does not report the address; the
+  // HTTP fetch of the same final URL does (the trace of where it is hosted needs it).
+  if (browserResult.kind === 'response' && browserResult.remoteAddress === null && browserResult.finalUrl === httpResult.finalUrl) {
+    return { result: { ...browserResult, remoteAddress: httpResult.remoteAddress }, fetchedBy: 'browser' };
+  }
+  return { result: browserResult, fetchedBy: 'browser' };
+}
+
+/** The first live sighting: what identity compares later checks with. Never content. */
+async function recordBaseline(
+  reportId: string, result: FetchResult, policy: MediaPolicy, seenAt: Date, deps: CheckJobDeps, log: CheckJobDeps['log'],
+): Promise<void> {
+  if (!deps.store.recordContentBaseline || result.kind !== 'response') return;
+  const baseline: ContentBaseline = {
+    media: result.media ?? null,
+    mediaRefs: result.mediaRefs ? result.mediaRefs.slice(0, MAX_STORED_MEDIA_REFS) : null,
+    digests: policy === 'hash' && !result.truncated ? result.digests ?? null : null,
+    seenAt,
+  };
+  try {
+    await deps.store.recordContentBaseline(reportId, baseline);
+  } catch (err) {
+    // the check itself is recorded; the next live check takes the baseline instead
+    log.warn({ err }, 'content baseline not recorded');
+  }
 }

@@ -4,7 +4,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import type { Hosting } from '../../core/store.js';
-import { hostingChanged, shouldRetrace } from '../../core/trace-change.js';
+import { afterTrace, hostingChanged, shouldRetrace } from '../../core/trace-change.js';
 
 const at = (ip: string | null, country: string | null, asn: number | null = 64496): Hosting => ({ ip, country, asn, org: null, viaCdn: false });
 
@@ -44,5 +44,25 @@ describe('shouldRetrace', () => {
     ['trace older than the schedule', { hosting: at('127.0.0.2', 'NL'), tracedAt: new Date(now.getTime() - everyMs) }, null, true],
   ] as const)('%s → %s', (_name, last, observedIp, expected) => {
     expect(shouldRetrace({ last, observedIp, now, everyMs })).toBe(expected);
+  });
+});
+
+describe('afterTrace', () => {
+  const nl = { ip: '127.0.0.2', country: 'NL', asn: 64496, org: 'NL hosting', viaCdn: false };
+  const de = { ...nl, ip: '127.0.0.3', country: 'DE' };
+  const none = { ip: null, country: null, asn: null, org: null, viaCdn: false };
+  test.each([
+    ['first trace, live illegal', null, nl, 'live', 'illegal', { decideNow: true, keepHosting: false }],
+    ['first trace, notified illegal', null, nl, 'notified', 'illegal', { decideNow: true, keepHosting: false }],
+    ['first trace, no address found', null, none, 'live', 'illegal', { decideNow: true, keepHosting: false }],
+    ['first trace, no verdict', null, nl, 'live', null, { decideNow: false, keepHosting: false }],
+    ['first trace, pending', null, nl, 'pending', 'illegal', { decideNow: false, keepHosting: false }],
+    ['same country, new address', nl, { ...nl, ip: '127.0.0.7' }, 'notified', 'illegal', { decideNow: false, keepHosting: false }],
+    ['country moved', nl, de, 'notified', 'illegal', { decideNow: true, keepHosting: false }],
+    ['country moved, not illegal', nl, de, 'live', 'not_illegal', { decideNow: false, keepHosting: false }],
+    ['no address now', nl, none, 'notified', 'illegal', { decideNow: false, keepHosting: true }],
+    ['located after address-less traces', none, nl, 'live', 'illegal', { decideNow: true, keepHosting: false }],
+  ] as const)('%s', (_name, previous, current, status, verdict, expected) => {
+    expect(afterTrace({ previous, current, status, verdict })).toEqual(expected);
   });
 });

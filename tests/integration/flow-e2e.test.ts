@@ -1,0 +1,177 @@
+/**
+ * The whole flow on real parts — intake → check → trace → decide → notify — with the daemon (all
+ * roles, in this process) on the machine's PostgreSQL and Redis and the loopback world: a force
+ * submits an image on the NL host with verdict `illegal`; the check sees it live; the trace places
+ * it in NL (country and ASN from the world's mmdb files, RDAP from the world's server); the NL
+ * hotline's webhook gets a signed `notice.initial`; the report is `notified`. Then the image is
+ * taken down, rechecks (tiny schedules) confirm the removal, and the hotline is told
+ * `notice.removal_confirmed`. Waits are on the sinks' events; only the API reads poll.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { pino } from 'pino';
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { parseConfig } from '../../config/load-config.js';
+import { startDaemon, type RunningDaemon } from '../../daemon/start-daemon.js';
+import { queuePrefix } from '../../queue/queue-names.js';
+import { createTestDatabase, TEST_REDIS_URL, uniqueId } from '../support/test-env.js';
+import { verifyWebhookSignature, type WebhookDelivery } from '../world/webhook-sink.js';
+import { startWorld, type World } from '../world/world.js';
+
+const ADMIN = 'flow-e2e-admin-token-0123456789ab';
+const SECRET_NL = `whsec_${Buffer.from('synthetic-secret-flow-hotline-nl').toString('base64')}`;
+
+let world: World;
+let db: Awaited<ReturnType<typeof createTestDatabase>>;
+let daemon: RunningDaemon;
+let dataDir: string;
+const logLines: string[] = [];
+const prefix = uniqueId('flow');
+
+async function api<T>(method: 'GET' | 'POST', p: string, token: string, json?: unknown): Promise<{ status: number; body: T }> {
+  const headers: Record<string, string> = { authorization: `Bearer ${token}` };
+  if (json !== undefined) headers['content-type'] = 'application/json';
+  const res = await request(`${daemon.url}${p}`, { method, headers, body: json === undefined ? undefined : JSON.stringify(json) });
+  const text = await res.body.text();
+  return { status: res.statusCode, body: (text ? JSON.parse(text) : null) as T };
+}
+
+async function sql<T extends pg.QueryResultRow>(text: string, params: unknown[]): Promise<T[]> {
+  const client = new pg.Client({ connectionString: db.url });
+  await client.connect();
+  try {
+    return (await client.query<T>(text, params)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+interface NoticeBody {
+  type: string;
+  id: string;
+  recipient: string;
+  sequence: number;
+  reports: { id: string; url: string; status: string; hosting: { ip: string | null; country: string | null; asn: number | null; org: string | null; viaCdn: boolean } }[];
+  ackUrl?: string;
+}
+
+function expectSigned(delivery: WebhookDelivery): NoticeBody {
+  expect(verifyWebhookSignature(delivery, SECRET_NL)).toBe(true);
+  const body = delivery.json as NoticeBody;
+  expect(delivery.headers['webhook-id']).toBe(body.id);
+  return body;
+}
+
+beforeAll(async () => {
+  world = await startWorld();
+  db = await createTestDatabase();
+  dataDir = mkdtempSync(path.join(os.tmpdir(), 'vigil-flow-'));
+  const w = world.config();
+  const config = parseConfig({
+    dataDir,
+    http: { port: 0 },
+    auth: { adminToken: ADMIN },
+    storage: { databaseUrl: db.url },
+    queue: { redisUrl: TEST_REDIS_URL, prefix, dispatchInterval: '100ms' },
+    crawler: {
+      dnsServers: w.crawler.dnsServers, allowNetworks: w.crawler.allowNetworks, timeouts: { connect: '2s', total: '5s' },
+      browser: { enabled: false },
+    },
+    tracing: w.tracing,
+    // An initial needs a check no older than `recheck.notified`: long enough for the trace to run
+    // after the first check; short enough that removal is confirmed within seconds. `live: 1s`:
+    // the notifier's arrival does not move the due time the live check set.
+    schedule: { recheck: { live: '1s', notified: '3s' }, removal: { confirmations: 2, window: '1s' } },
+    notices: { smtp: { url: w.notices.smtp.url } },
+    directory: {
+      homeCountry: 'GB',
+      recipients: [
+        { id: 'hotline-nl', kind: 'hotline', name: 'Hotline NL', countries: ['NL'], channel: { webhook: { url: world.webhooks.url('/nl'), secret: SECRET_NL } } },
+        { id: 'le-star', kind: 'law_enforcement', name: 'Law enforcement (fallback)', countries: ['*'], channel: { email: { to: ['le@vigil.test'] } } },
+      ],
+    },
+  }, {});
+  const sink = new Writable({ write(chunk, _enc, done) { logLines.push(String(chunk)); done(); } });
+  daemon = await startDaemon({ config, role: 'all', log: pino({ level: 'debug' }, sink) });
+}, 60_000);
+
+afterAll(async () => {
+  await daemon?.stop('test done');
+  // remove this test's keys from the shared Redis (never a flush)
+  const redis = new Redis(TEST_REDIS_URL);
+  const keys = await redis.keys(`${queuePrefix(prefix)}:*`);
+  if (keys.length) await redis.del(...keys);
+  await redis.quit();
+  await db?.drop();
+  await world?.close();
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('the whole flow: intake → check → trace → decide → notify → removal', () => {
+  let forceToken = '';
+  let reportId = '';
+  const imageUrl = () => world.url('127.0.0.2', '/image.png');
+
+  it('a force submits an illegal image; it is checked live, traced to NL, and the NL hotline is told', async () => {
+    expect((await api('POST', '/v1/forces', ADMIN, { id: 'met', name: 'Metropolitan Police' })).status).toBe(201);
+    forceToken = (await api<{ token: string }>('POST', '/v1/keys', ADMIN, { role: 'force', force: 'met' })).body.token;
+    const initialDelivered = world.webhooks.waitForDeliveries(1, 30_000, '/nl');
+
+    const submitted = await api<{ id: string; accepted: number }>('POST', '/v1/submissions', forceToken, {
+      reference: 'OP-FLOW-1', items: [{ url: imageUrl(), verdict: 'illegal' }],
+    });
+    expect(submitted.status).toBe(202);
+    expect(submitted.body.accepted).toBe(1);
+
+    const [delivery] = await initialDelivered;
+    const body = expectSigned(delivery!);
+    reportId = body.reports[0]!.id;
+    expect(body).toMatchObject({ type: 'notice.initial', recipient: 'hotline-nl', sequence: 1 });
+    expect(body.reports).toHaveLength(1);
+    expect(body.reports[0]).toMatchObject({
+      url: imageUrl(),
+      hosting: { ip: '127.0.0.2', country: 'NL', asn: 64496, org: expect.stringContaining('NL'), viaCdn: false },
+    });
+
+    // the trace is the store's record of where and why: one row, tied to the live check
+    const traces = await sql<{ id: string; check_id: string; country: string; asn: string; provenance: { ipSource: string; databases: unknown[] } }>(
+      'SELECT id, check_id, country, asn, provenance FROM traces WHERE report_id = $1', [reportId]);
+    expect(traces).toHaveLength(1);
+    expect(traces[0]!.id).toBe(`trace.${reportId}.${traces[0]!.check_id}`);
+    expect(traces[0]).toMatchObject({ country: 'NL', asn: '64496', provenance: { ipSource: 'observed' } });
+    expect(traces[0]!.provenance.databases.length).toBeGreaterThan(0);
+    const notices = await sql<{ reason: { rule: string; traceId: string | null } }>('SELECT reason FROM notices WHERE report_id = $1', [reportId]);
+    expect(notices).toEqual([{ reason: expect.objectContaining({ rule: 'country_hotline', traceId: traces[0]!.id }) }]);
+
+    // only the notifier's arrival makes the report `notified`
+    await vi.waitFor(async () => {
+      const report = await api<{ status: string; hosting: { country: string } | null }>('GET', `/v1/reports/${reportId}`, forceToken);
+      expect(report.body.status).toBe('notified');
+      expect(report.body.hosting?.country).toBe('NL');
+    }, { timeout: 10_000, interval: 100 });
+    // nobody else was told: NL has a hotline, so the "*" law enforcement is not a recipient
+    expect(world.smtp.messages).toHaveLength(0);
+  }, 60_000);
+
+  it('the image is taken down; rechecks confirm the removal and the hotline is told', async () => {
+    expect(reportId).not.toBe('');
+    const removalDelivered = world.webhooks.waitForDeliveries(2, 45_000, '/nl');
+    world.host('127.0.0.2').http.unroute('/image.png');
+    expect((await request(imageUrl().replace(/^http:\/\/[^/]+/, world.host('127.0.0.2').http.origin))).statusCode).toBe(404);
+
+    const deliveries = await removalDelivered;
+    const body = expectSigned(deliveries[1]!);
+    expect(body).toMatchObject({ type: 'notice.removal_confirmed', recipient: 'hotline-nl' });
+    expect(body.reports[0]).toMatchObject({ id: reportId, url: imageUrl(), status: 'removed', hosting: { country: 'NL' } });
+    expect(body.id).not.toBe(deliveries[0]!.headers['webhook-id']);
+
+    const report = await api<{ status: string; checks: { outcome: string }[] }>('GET', `/v1/reports/${reportId}`, forceToken);
+    expect(report.body.status).toBe('removed');
+    expect(report.body.checks.filter((c) => c.outcome === 'gone').length).toBeGreaterThanOrEqual(2);
+  }, 60_000);
+});
