@@ -1,14 +1,24 @@
 /**
  * The HTTP API (fastify). Routes receive their dependencies as arguments; nothing here builds a
  * store, a queue or a fetcher (daemon/ does).
+ *
+ * Requests are validated by the routes' zod schemas (fastify-type-provider-zod), and the same
+ * schemas make the OpenAPI document at `/docs/json`.
  */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { validatorCompiler } from 'fastify-type-provider-zod';
 import type { ApiDeps } from './api-deps.js';
+import { createGuards } from './guards.js';
+import { registerAdmin } from './admin/register-admin.js';
+import { registerMetricsRoute } from './metrics/metrics-route.js';
+import { registerOpenApi } from './openapi.js';
 import { errorHandler, sendProblem } from './problem.js';
 import { registerAdminRoutes } from './routes/admin-routes.js';
 import { registerHealthRoutes } from './routes/health-routes.js';
+import { registerNoticeRoutes } from './routes/notice-routes.js';
 import { registerReportRoutes } from './routes/report-routes.js';
-import { registerSubmissionRoutes } from './routes/submission-routes.js';
+import { registerSubmissionIntake } from './routes/submission-intake-route.js';
+import { registerSubmissionReadRoutes } from './routes/submission-read-routes.js';
 
 export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
   const app = Fastify({
@@ -19,16 +29,23 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
     return503OnClosing: true,
   });
   app.decorateRequest('principal', null);
+  app.setValidatorCompiler(validatorCompiler);
   app.setErrorHandler(errorHandler(deps.log));
   app.setNotFoundHandler((request, reply) => sendProblem(reply, 'NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}.`));
+  await registerOpenApi(app, deps.version ?? '0.0.0');
 
-  // text/plain is built in; CSV arrives as text too.
-  app.addContentTypeParser(['text/csv'], { parseAs: 'string' }, (_request, body, done) => done(null, body));
-
+  const guards = createGuards({ auth: deps.auth, clock: deps.clock, rateLimit: deps.rateLimit ?? null });
   registerHealthRoutes(app, deps);
-  registerAdminRoutes(app, deps);
-  registerSubmissionRoutes(app, deps);
-  registerReportRoutes(app, deps);
+  registerAdminRoutes(app, deps, guards);
+  registerSubmissionIntake(app, deps, guards);
+  registerSubmissionReadRoutes(app, deps, guards);
+  registerReportRoutes(app, deps, guards);
+  registerNoticeRoutes(app, deps, guards);
+  if (deps.metrics) registerMetricsRoute(app, deps.metrics, guards);
+  // The operator pages (/admin, /admin/queues): an encapsulated plugin with its own session auth.
+  await registerAdmin(app, {
+    store: deps.store, auth: deps.auth, clock: deps.clock, log: deps.log, requestCheck: deps.requestCheck, queues: deps.queues, ...deps.admin,
+  });
   await app.ready();
   return app;
 }

@@ -24,6 +24,10 @@ export const ERROR_CODES = {
   FORCE_EXISTS: { transient: false, status: 409, title: 'Force already exists' },
   FORCE_UNKNOWN: { transient: false, status: 400, title: 'Unknown force' },
   SHUTTING_DOWN: { transient: true, status: 503, title: 'Shutting down' },
+  RATE_LIMITED: { transient: true, status: 429, title: 'Too many requests' },
+  IDEMPOTENCY_KEY_REUSED: { transient: false, status: 422, title: 'Idempotency key reused with a different request' },
+  IDEMPOTENCY_CONFLICT: { transient: true, status: 409, title: 'Idempotency key in use' },
+  AUDIT_CHAIN_BROKEN: { transient: false, status: 500, title: 'Audit chain broken' },
   INTERNAL: { transient: true, status: 500, title: 'Internal error' },
 } as const;
 

@@ -12,21 +12,30 @@ import type { Logger } from 'pino';
 import type { ApiDeps, ReadinessReport } from '../api/api-deps.js';
 import { createAuthenticator } from '../api/auth.js';
 import { createApiServer } from '../api/create-api-server.js';
+import { createVigilMetrics } from '../api/metrics/vigil-metrics.js';
 import type { VigilConfig } from '../config/config-schema.js';
 import { BUILTIN_CHALLENGE_PATTERNS, compileTakedownPatterns } from '../core/takedown-patterns.js';
 import type { Clock } from '../core/clock.js';
 import type { Store } from '../core/store.js';
+import { BrowserFetcher } from '../crawler/browser-fetcher.js';
+import { HashList } from '../crawler/hash-list.js';
 import { HttpFetcher } from '../crawler/http-fetcher.js';
 import { runCheckJob } from '../queue/check-job.js';
 import { createCheckDispatcher, type CheckDispatcher } from '../queue/check-dispatcher.js';
-import { createWorker } from '../queue/create-worker.js';
+import { createCheckReconciler } from '../queue/check-reconciler.js';
+import { lifecyclePolicyOf } from '../queue/lifecycle-settings.js';
+import { createSupervisedWorker } from '../queue/supervised-worker.js';
+import { runTraceJob } from '../queue/trace-job.js';
+import { sendNotice } from '../notifier/send-notice.js';
 import { queueCounts, redisHealth } from '../queue/queue-health.js';
 import { createQueues, type Queues } from '../queue/queues.js';
 import { connectRedis, type RedisHandle } from '../queue/redis-connection.js';
 import { openStore } from '../store/open-store.js';
 import { createDnsResolver } from '../tracing/dns-resolver.js';
 import { probeBrowser } from './browser-probe.js';
+import { createNoticeDispatcher, createNotifySender } from './notifier-parts.js';
 import { runShutdown, type ShutdownStep } from './shutdown.js';
+import { createTraceParts } from './trace-parts.js';
 
 export type Role = 'all' | 'api' | 'worker' | 'scheduler';
 
@@ -45,7 +54,7 @@ export async function startDaemon(options: { config: Readonly<VigilConfig>; role
   const runsScheduler = role === 'all' || role === 'scheduler';
   const steps: ShutdownStep[] = [];
   // Shutdown steps are pushed as parts come up and run in the order below, whatever the role.
-  const order = ['http', 'dispatcher', 'workers', 'fetcher', 'queues', 'redis', 'store'];
+  const order = ['http', 'dispatcher', 'workers', 'browser', 'fetcher', 'queues', 'redis', 'store'];
   let accepting = true;
 
   log.info({ role, dataDir: config.dataDir }, 'vigil starting');
@@ -68,6 +77,12 @@ export async function startDaemon(options: { config: Readonly<VigilConfig>; role
   const queues: Queues = createQueues({ createConnection: (purpose) => redis.createConnection(purpose), prefix: config.queue.prefix });
   const healthConnection = redis.createConnection('health');
   steps.push({ name: 'queues', run: () => queues.close() });
+  // One registry per daemon (CONTRACT.md §8): the gauges read PostgreSQL and BullMQ when scraped.
+  const metrics = createVigilMetrics({
+    reportCounts: () => store.countReportsByStatus(),
+    queueJobs: () => queueCounts(queues),
+    onCollectError: (metric, err) => log.warn({ err, metric }, 'metric not collected'),
+  });
 
   const browser = probeBrowser({ enabled: config.crawler.browser.enabled, executablePath: config.crawler.browser.executablePath, envPath: options.chromiumEnvPath });
   log[browser.available ? 'info' : 'warn']({ browser: browser.detail }, browser.available ? 'browser available' : 'browser unavailable: HTTP-only');
@@ -75,7 +90,24 @@ export async function startDaemon(options: { config: Readonly<VigilConfig>; role
   const workers: { close(deadlineMs?: number): Promise<unknown> }[] = [];
   if (runsWorker) {
     const resolver = createDnsResolver({ servers: [...config.crawler.dnsServers], timeoutMs: 5000, tries: 2 });
+    // The hash list (`hashList.files`): a digest found in it is an `illegal` verdict.
+    let hashList: HashList | null = null;
+    try {
+      if (config.hashList.files.length > 0) hashList = await HashList.open({ files: [...config.hashList.files] });
+    } catch (err) {
+      // unreadable at start (config/ checked it exists): close what is open, then fail start-up
+      await runShutdown([...steps].sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name)), config.shutdown.deadline, log);
+      throw new Error(`hashList.files: ${(err as Error).message}`, { cause: err });
+    }
+    if (hashList) {
+      const hashLog = log.child({ component: 'hash-list' });
+      hashList.on('reload', (r: { size: number; badLines: number }) => hashLog.info({ size: r.size, badLines: r.badLines }, 'hash list reloaded'));
+      hashList.on('reloadError', (err: Error) => hashLog.warn({ err }, 'hash list reload failed; the previous list stays in use'));
+      const list = hashList;
+      steps.push({ name: 'fetcher', run: () => list.close() });
+    }
     const fetcher = new HttpFetcher({
+      hashList,
       resolver,
       allowNetworks: [...config.crawler.allowNetworks],
       userAgent: config.crawler.userAgent,
@@ -87,19 +119,73 @@ export async function startDaemon(options: { config: Readonly<VigilConfig>; role
       perHostConcurrency: config.crawler.perHostConcurrency,
     });
     steps.push({ name: 'fetcher', run: () => fetcher.close() });
+    // Chromium for pages built by script, when the probe found one (CONTRACT.md §1).
+    const browserFetcher = browser.available && browser.executablePath !== null ? new BrowserFetcher({
+      executablePath: browser.executablePath,
+      resolver,
+      allowNetworks: [...config.crawler.allowNetworks],
+      userAgent: config.crawler.userAgent,
+      connectTimeoutMs: config.crawler.timeouts.connect,
+      totalTimeoutMs: config.crawler.timeouts.total,
+      maxBodyBytes: config.crawler.maxBodyBytes,
+      maxRedirects: config.crawler.maxRedirects,
+      pages: config.crawler.browser.pages,
+    }) : null;
+    if (browserFetcher) steps.push({ name: 'browser', run: () => browserFetcher.close() });
     const rules = { takedownPatterns: compileTakedownPatterns(config.crawler.takedownPatterns), challengePatterns: BUILTIN_CHALLENGE_PATTERNS };
-    const schedule = { ...config.schedule.recheck, pendingRetry: Math.min(config.schedule.recheck.unreachable, 15 * 60_000) };
-    const checkWorker = createWorker('check', async (payload, { job, signal, log: jobLog }) => {
-      await runCheckJob({ checkId: String(job.id), reportId: payload.reportId }, { store, fetcher, clock: systemClock, rules, schedule, log: jobLog }, signal);
+    const policy = lifecyclePolicyOf(config.schedule);
+    const checkWorker = createSupervisedWorker('check', async (payload, { job, signal, log: jobLog }) => {
+      const checkJob = { checkId: String(job.id), reportId: payload.reportId, dueAt: new Date(payload.dueAt) };
+      const started = performance.now();
+      const result = await runCheckJob(checkJob, {
+        store, fetcher, browser: browserFetcher, mediaPolicy: config.crawler.mediaPolicy, hashList, clock: systemClock, rules, policy, random: Math.random, log: jobLog,
+        trace: { queues, store },
+      }, signal);
+      if (result.outcome !== null && result.applied) metrics.observeCheck(result.outcome, (performance.now() - started) / 1000);
     }, {
-      connection: redis.createConnection('worker'),
+      createConnection: () => redis.createConnection('worker'),
       prefix: config.queue.prefix,
       concurrency: Math.min(config.crawler.concurrency, 256),
       lockDuration: config.queue.lockDuration,
+      stalledInterval: config.queue.stalledInterval,
+      maxStalledCount: config.queue.maxStalledCount,
+      intervalMs: config.queue.watchdogInterval,
+      stuckAfterMs: Math.max(60_000, 2 * config.queue.lockDuration),
+      waitingCount: () => queues.check.getWaitingCount(),
       log: log.child({ component: 'worker', queue: 'check' }),
     });
     workers.push(checkWorker);
-    steps.push({ name: 'workers', run: (ms) => Promise.all(workers.map((w) => w.close(ms))).then(() => undefined) });
+    // Wait for running jobs until shortly before the deadline: the rest of it is for handing the
+    // unfinished ones back to the queue and closing, so even that path ends within the deadline.
+    const handBackMs = (ms: number) => Math.min(1000, Math.floor(ms / 4));
+    steps.push({ name: 'workers', run: (ms) => Promise.all(workers.map((w) => w.close(ms - handBackMs(ms)))).then(() => undefined) });
+    // The notifier: the notify job delivers outbox notices through the channels.
+    const notifySender = await createNotifySender({ config, store, clock: systemClock });
+    steps.push({ name: 'fetcher', run: () => notifySender.close() });
+    workers.push(createSupervisedWorker('notify', async (payload, { signal, log: jobLog }) => {
+      await sendNotice(payload.noticeId, {
+        ...notifySender.deps, log: jobLog, onDelivery: (e) => metrics.noticeDelivered(e.kind, e.channel, e.result),
+      }, signal);
+    }, {
+      createConnection: () => redis.createConnection('worker'),
+      prefix: config.queue.prefix,
+      concurrency: 16,
+      lockDuration: config.queue.lockDuration,
+      log: log.child({ component: 'worker', queue: 'notify' }),
+    }));
+    // Tracing: where live content is hosted (the check job asks for traces; a trace that starts or
+    // moves routing makes the report's notice decision due).
+    const traceParts = await createTraceParts({ config, resolver, clock: systemClock, log });
+    steps.push({ name: 'fetcher', run: () => traceParts.close() });
+    workers.push(createSupervisedWorker('trace', async (payload, { signal, log: jobLog }) => {
+      await runTraceJob(payload, { store, tracer: traceParts.tracer, clock: systemClock, log: jobLog }, signal);
+    }, {
+      createConnection: () => redis.createConnection('worker'),
+      prefix: config.queue.prefix,
+      concurrency: 16,
+      lockDuration: config.queue.lockDuration,
+      log: log.child({ component: 'worker', queue: 'trace' }),
+    }));
   }
 
   if (runsScheduler) {
@@ -111,9 +197,25 @@ export async function startDaemon(options: { config: Readonly<VigilConfig>; role
       batchSize: config.queue.dispatchBatch,
       leaseMs: config.queue.checkLease,
       log: log.child({ component: 'dispatcher' }),
+      onDispatched: (_count, lagMs) => metrics.scheduleLag(lagMs / 1000),
     });
     dispatcher.start();
-    steps.push({ name: 'dispatcher', run: () => dispatcher.stop() });
+    const reconciler = createCheckReconciler({
+      store,
+      queue: queues.check,
+      clock: systemClock,
+      leaseMs: config.queue.checkLease,
+      // a row leased within the last pass is looked at by the next one; a too-short grace costs
+      // only a redundant re-add (a no-op under the same job id)
+      graceMs: Math.min(config.queue.reconcileInterval, config.queue.checkLease / 2),
+      intervalMs: config.queue.reconcileInterval,
+      log: log.child({ component: 'reconciler' }),
+    });
+    reconciler.start();
+    const noticeDispatcher = createNoticeDispatcher({ config, store, queue: queues.notify, clock: systemClock, log });
+    noticeDispatcher.start();
+    steps.push({ name: 'dispatcher', run: () => noticeDispatcher.stop() });
+    steps.push({ name: 'dispatcher', run: () => Promise.all([dispatcher.stop(), reconciler.stop()]).then(() => undefined) });
   }
 
   const readiness = async (): Promise<ReadinessReport> => {
@@ -140,8 +242,13 @@ export async function startDaemon(options: { config: Readonly<VigilConfig>; role
       auth: createAuthenticator({ store, clock: systemClock, adminToken: config.auth.adminToken }),
       newId: randomUUID,
       readiness,
+      requestCheck: async (reportId) => { await store.requestCheck(reportId, systemClock.now()); },
       limits: { maxItems: 100_000, maxBodyBytes: 50 * 1024 * 1024 },
+      rateLimit: config.http.rateLimit,
       accepting: () => accepting,
+      metrics: { metrics, public: config.http.metricsPublic },
+      queues: queues.all(),
+      admin: { secureCookies: config.http.publicUrl.startsWith('https:') },
     };
     app = await createApiServer(deps);
     await app.listen({ host: config.http.host, port: config.http.port });

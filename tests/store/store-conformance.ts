@@ -13,6 +13,10 @@ import { AUDIT_GENESIS_HASH, verifyAuditChain } from '../../store/audit-queries.
 import { loadMigrations, migrate } from '../../store/migrate.js';
 import type { SqlClient } from '../../store/sql-client.js';
 import { SqlStore } from '../../store/sql-store.js';
+import { runIntakeConformance } from './intake-conformance.js';
+import { runLifecycleConformance } from './lifecycle-conformance.js';
+import { runOutboxConformance } from './outbox-conformance.js';
+import { runTraceConformance } from './trace-conformance.js';
 
 export interface StoreHarness {
   kind: 'postgres' | 'embedded';
@@ -388,6 +392,18 @@ export function runStoreConformance(createHarness: () => Promise<StoreHarness>):
     });
   });
 
+  describe('report lifecycle', () => {
+    runLifecycleConformance(() => ({ store, other, newReport, unique, at, parked: PARKED }));
+  });
+
+  describe('notice outbox', () => {
+    runOutboxConformance(() => ({ store, other, newReport, unique, at, parked: PARKED }));
+  });
+
+  describe('traces', () => {
+    runTraceConformance(() => ({ store, other, newReport, unique, at, parked: PARKED }));
+  });
+
   describe('audit log', () => {
     it('chains every row to the one before it', async () => {
       const before = await store.sql.query<{ hash: string }>('SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1');
@@ -441,6 +457,8 @@ export function runStoreConformance(createHarness: () => Promise<StoreHarness>):
       expect((await store.verifyAuditChain()).ok).toBe(true);
     });
   });
+
+  runIntakeConformance(() => ({ store, other }));
 
   describe('a 100,000-item submission', () => {
     it('completes in one call with the right counts', async () => {
