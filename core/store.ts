@@ -491,6 +491,12 @@ export interface Store extends NoticeOutbox, AdminReads {
    */
   requestCheck(reportId: string, now: Date): Promise<boolean>;
   /**
+   * An evidence hold (`POST /v1/reports/:id/hold`): no notice of any kind before `until`
+   * (null lifts it). Checks go on. The notifier is asked to decide again at `now`.
+   * @returns false when no such report in the scope
+   */
+  setHold(reportId: string, until: Date | null, scope: Scope, now: Date): Promise<boolean>;
+  /**
    * A verdict with what it does to the lifecycle: verdict, source, status and schedule change
    * together with the audit row, compare-and-set on `state_version` (which it bumps).
    * @returns null when no such report; `conflict: true` when the report changed (nothing written)

@@ -49,3 +49,20 @@ export async function requestCheck(db: SqlClient, reportId: string, now: Date): 
   const { rowCount } = await db.query(REQUEST_CHECK, [reportId, now]);
   return rowCount > 0;
 }
+
+// An evidence hold: no notice before hold_until. The notifier is asked to decide again now, so a
+// hold placed or lifted takes effect at once (the planner reschedules itself for the hold's end).
+// Scoped: a force holds only reports it monitors.
+const SET_HOLD = `UPDATE reports r SET
+    hold_until = $2,
+    next_realert_at = LEAST(COALESCE(r.next_realert_at, $3), $3)
+  WHERE r.id = $1
+    AND ($4::text IS NULL OR EXISTS (SELECT 1 FROM report_forces rf WHERE rf.report_id = r.id AND rf.force_id = $4))
+  RETURNING r.id`;
+
+/** @returns false when no such report in the scope */
+export async function setHold(db: SqlClient, reportId: string, until: Date | null, forceId: string | null, now: Date): Promise<boolean> {
+  if (!isReportId(reportId)) return false;
+  const { rowCount } = await db.query(SET_HOLD, [reportId, until, now, forceId]);
+  return rowCount > 0;
+}

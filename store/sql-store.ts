@@ -165,6 +165,10 @@ export class SqlStore implements Store {
     return schedule.requestCheck(this.sql, reportId, now);
   }
 
+  setHold(reportId: string, until: Date | null, scope: Scope, now: Date): Promise<boolean> {
+    return schedule.setHold(this.sql, reportId, until, scope.forceId, now);
+  }
+
   applyVerdict(verdict: AppliedVerdict): Promise<AppliedVerdictResult | null> {
     return verdictApply.applyVerdict(this.sql, verdict);
   }

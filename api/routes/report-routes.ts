@@ -37,6 +37,10 @@ const listCursorSchema = z.object({
   i: z.string().refine(isUuid),
 }).strict();
 
+const holdBodySchema = z.strictObject({
+  until: z.iso.datetime({ offset: true }).nullable().describe('no notices before this time; null lifts the hold'),
+});
+
 const verdictBodySchema = z.strictObject({
   verdict: z.enum(VERDICTS),
   reason: z.string().max(1000).optional().describe('why: kept in the audit trail'),
@@ -141,5 +145,24 @@ export function registerReportRoutes(app: FastifyInstance, deps: ApiDeps, guards
     if (deps.requestCheck) await deps.requestCheck(id);
     else await deps.store.requestCheck(id, deps.clock.now());
     return reply.code(202).send({ id, status: report.status });
+  });
+
+  r.post('/v1/reports/:id/hold', {
+    onRequest: guards.allow(['force', 'admin'], 'not_found'),
+    schema: { summary: 'Evidence hold: no notices before `until` (owning force, admin)', tags: ['reports'], params: paramsSchema, body: holdBodySchema },
+  }, async (request, reply) => {
+    const principal = principalOf(request);
+    const { id } = request.params;
+    if (!isUuid(id)) return sendProblem(reply, 'NOT_FOUND', 'No such report.');
+    const until = request.body.until === null ? null : new Date(request.body.until);
+    const now = deps.clock.now();
+    // A force holds only a report it monitors; any other is not there for it.
+    const held = await deps.store.setHold(id, until, scopeOf(principal), now);
+    if (!held) return sendProblem(reply, 'NOT_FOUND', 'No such report.');
+    await deps.store.appendAudit({
+      actor: principal.actor, action: until ? 'report.hold' : 'report.hold_lifted', subjectType: 'report', subjectId: id,
+      detail: { until: until?.toISOString() ?? null }, at: now,
+    });
+    return { id, holdUntil: until };
   });
 }
