@@ -142,7 +142,7 @@ describe('operator surface in a browser', () => {
     expect(view.body.items.find((i) => i.url === liveUrl)?.status).toBe('live');
     // where it is hosted and who was told (tracing and notices are other steps of the flow)
     const now = Date.now();
-    await store.sql.query(`UPDATE reports SET hosting_country = 'NL', hosting_asn = 64500, hosting_org = 'Example Hosting NL', hosting_ip = '192.0.2.10',
+    await store.sql.query(`UPDATE reports SET hosting_country = 'NL', hosting_asn = 64500, hosting_org = 'Example Hosting NL', hosting_ip = '127.0.0.2',
       hosting_via_cdn = false WHERE id = $1`, [liveId]);
     await addTrace(store, liveId, new Date(now), { country: 'NL', asn: 64500, org: 'Example Hosting NL' });
     await addNotice(store, liveId, { recipient: 'hotline-nl', createdAt: new Date(now + 1000), sentAt: new Date(now + 2000), ackedAt: new Date(now + 3000) });

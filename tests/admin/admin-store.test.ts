@@ -182,7 +182,7 @@ describe.each(kinds)('admin reads on %s', (_name, kind) => {
     const t = await store.getReportTimeline(a);
     expect(t).toMatchObject({ id: a, url: FIXTURE.A?.url, status: 'live', country: 'NL', asn: 64500, forces: ['admin-seed'] });
     expect(t?.checks.map((c) => c.outcome)).toEqual(['live', 'gone']);
-    expect(t?.traces).toMatchObject([{ country: 'NL', asn: 64500, ip: '192.0.2.10' }]);
+    expect(t?.traces).toMatchObject([{ country: 'NL', asn: 64500, ip: '127.0.0.2' }]);
     expect(t?.notices).toMatchObject([{ recipient: 'hotline-nl', kind: 'initial', status: 'sent', ackStatus: 'actioned', ackedAt: ago(DAY - 120_000) }]);
     expect(t?.audit).toMatchObject([{ actor: 'key:test', action: 'report.read' }]);
     expect(await store.getReportTimeline('not-a-uuid')).toBeNull();

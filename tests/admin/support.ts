@@ -41,7 +41,7 @@ export async function seedReports(store: SqlStore, reports: readonly SeedReport[
   for (const r of reports) {
     const { rows } = await store.sql.query<{ id: string }>(`UPDATE reports SET status = $2, hosting_country = $3, hosting_asn = $4, hosting_org = $5,
         hosting_via_cdn = $6, routing_flag = $7, created_at = $8, first_seen_live_at = $9, removed_at = $10, next_realert_at = $11,
-        hosting_ip = CASE WHEN $3::text IS NULL AND $4::bigint IS NULL THEN NULL ELSE '192.0.2.10' END,
+        hosting_ip = CASE WHEN $3::text IS NULL AND $4::bigint IS NULL THEN NULL ELSE '127.0.0.2' END,
         next_check_at = NULL, dispatch_at = NULL, state_version = state_version + 1
       WHERE url = $1 RETURNING id`, [
       r.url, r.status ?? 'live', r.country ?? null, r.asn ?? null, r.org ?? null, r.viaCdn ?? false, r.routingFlag ?? null,
@@ -66,7 +66,7 @@ export async function addCheck(store: SqlStore, reportId: string, at: Date, outc
 }
 
 export async function addTrace(store: SqlStore, reportId: string, at: Date, hosting: { country: string; asn: number; org: string; viaCdn?: boolean }): Promise<void> {
-  await store.sql.query(`INSERT INTO traces (id, report_id, created_at, ip, country, asn, org, via_cdn) VALUES ($1, $2, $3, '192.0.2.10', $4, $5, $6, $7)`,
+  await store.sql.query(`INSERT INTO traces (id, report_id, created_at, ip, country, asn, org, via_cdn) VALUES ($1, $2, $3, '127.0.0.2', $4, $5, $6, $7)`,
     [`trc-${randomUUID()}`, reportId, at, hosting.country, hosting.asn, hosting.org, hosting.viaCdn ?? false]);
 }
 
