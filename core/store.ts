@@ -497,6 +497,13 @@ export interface Store extends NoticeOutbox, AdminReads {
    */
   setHold(reportId: string, until: Date | null, scope: Scope, now: Date): Promise<boolean>;
   /**
+   * Mark complete the submissions whose every item has had its first check and, when seen live,
+   * a trace; each completion writes the force's `submission.completed` notice (if it has a
+   * webhook) in the same transaction. Looks at the oldest `limit` incomplete submissions.
+   * @returns ids of the submissions completed by this call
+   */
+  completeSubmissions(now: Date, limit: number): Promise<string[]>;
+  /**
    * A verdict with what it does to the lifecycle: verdict, source, status and schedule change
    * together with the audit row, compare-and-set on `state_version` (which it bumps).
    * @returns null when no such report; `conflict: true` when the report changed (nothing written)

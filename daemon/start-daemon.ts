@@ -22,6 +22,7 @@ import { HashList } from '../crawler/hash-list.js';
 import { HttpFetcher } from '../crawler/http-fetcher.js';
 import { runCheckJob } from '../queue/check-job.js';
 import { createCheckDispatcher, type CheckDispatcher } from '../queue/check-dispatcher.js';
+import { createSubmissionCompleter } from '../queue/submission-completer.js';
 import { createCheckReconciler } from '../queue/check-reconciler.js';
 import { lifecyclePolicyOf } from '../queue/lifecycle-settings.js';
 import { createSupervisedWorker } from '../queue/supervised-worker.js';
@@ -215,7 +216,14 @@ export async function startDaemon(options: { config: Readonly<VigilConfig>; role
     const noticeDispatcher = createNoticeDispatcher({ config, store, queue: queues.notify, clock: systemClock, log });
     noticeDispatcher.start();
     steps.push({ name: 'dispatcher', run: () => noticeDispatcher.stop() });
-    steps.push({ name: 'dispatcher', run: () => Promise.all([dispatcher.stop(), reconciler.stop()]).then(() => undefined) });
+    const completer = createSubmissionCompleter({
+      store,
+      clock: systemClock,
+      intervalMs: Math.max(config.queue.dispatchInterval, 1000),
+      log: log.child({ component: 'submission-completer' }),
+    });
+    completer.start();
+    steps.push({ name: 'dispatcher', run: () => Promise.all([dispatcher.stop(), reconciler.stop(), completer.stop()]).then(() => undefined) });
   }
 
   const readiness = async (): Promise<ReadinessReport> => {

@@ -38,6 +38,7 @@ import type {
 } from '../core/admin-reads.js';
 import type { ReportStatus } from '../core/report-status.js';
 import * as admin from './admin-queries.js';
+import * as completion from './submission-completion-queries.js';
 import * as adminSessions from './admin-session-queries.js';
 import * as adminStats from './admin-stats-queries.js';
 import * as notices from './notice-queries.js';
@@ -167,6 +168,10 @@ export class SqlStore implements Store {
 
   setHold(reportId: string, until: Date | null, scope: Scope, now: Date): Promise<boolean> {
     return schedule.setHold(this.sql, reportId, until, scope.forceId, now);
+  }
+
+  completeSubmissions(now: Date, limit: number): Promise<string[]> {
+    return completion.completeSubmissions(this.sql, now, limit);
   }
 
   applyVerdict(verdict: AppliedVerdict): Promise<AppliedVerdictResult | null> {

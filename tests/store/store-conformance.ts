@@ -13,6 +13,7 @@ import { AUDIT_GENESIS_HASH, verifyAuditChain } from '../../store/audit-queries.
 import { loadMigrations, migrate } from '../../store/migrate.js';
 import type { SqlClient } from '../../store/sql-client.js';
 import { SqlStore } from '../../store/sql-store.js';
+import { runCompletionConformance } from './completion-conformance.js';
 import { runIntakeConformance } from './intake-conformance.js';
 import { runLifecycleConformance } from './lifecycle-conformance.js';
 import { runOutboxConformance } from './outbox-conformance.js';
@@ -402,6 +403,10 @@ export function runStoreConformance(createHarness: () => Promise<StoreHarness>):
 
   describe('traces', () => {
     runTraceConformance(() => ({ store, other, newReport, unique, at, parked: PARKED }));
+  });
+
+  describe('submission completion', () => {
+    runCompletionConformance(() => ({ store, other, newReport, unique, at, parked: PARKED }));
   });
 
   describe('audit log', () => {
