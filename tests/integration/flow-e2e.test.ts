@@ -156,6 +156,11 @@ describe('the whole flow: intake → check → trace → decide → notify → r
     }, { timeout: 10_000, interval: 100 });
     // nobody else was told: NL has a hotline, so the "*" law enforcement is not a recipient
     expect(world.smtp.messages).toHaveLength(0);
+    // its one item checked and traced: the submission is complete
+    await vi.waitFor(async () => {
+      const view = await api<{ completedAt: string | null }>('GET', `/v1/submissions/${submitted.body.id}`, forceToken);
+      expect(view.body.completedAt).not.toBeNull();
+    }, { timeout: 10_000, interval: 100 });
   }, 60_000);
 
   it('the image is taken down; rechecks confirm the removal and the hotline is told', async () => {
