@@ -3,7 +3,7 @@
  * by a world host until the kill). Another worker process takes the job over once the dead one's
  * lock lapses, and the check is applied exactly once.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createCheckDispatcher } from '../../queue/check-dispatcher.js';
 import { jobIdFor } from '../../queue/job-payloads.js';
 import { createQueues, type Queues } from '../../queue/queues.js';
@@ -77,8 +77,12 @@ describe('kill -9 of a worker mid-job', () => {
     expect(rows.map((r) => r.id)).toEqual([checkId]);
     expect(await db.store.getReportForCheck(reportId!)).toMatchObject({ status: 'live', stateVersion: 1 });
     expect(route.hits).toBe(2); // once by A (killed), once by B
-    const job = await queues.check.getJob(checkId!);
-    expect(job?.finishedOn).toBeTruthy();
+    // BullMQ marks the job finished just after the handler's "check done" line: wait for it
+    const job = await vi.waitFor(async () => {
+      const j = await queues.check.getJob(checkId!);
+      expect(j?.finishedOn).toBeTruthy();
+      return j;
+    }, { timeout: 15_000, interval: 50 });
     expect(job?.stalledCounter).toBe(1);
   }, 120_000);
 });
