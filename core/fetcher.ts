@@ -127,6 +127,8 @@ export interface FetchResponse {
   mediaRefs?: string[] | null;
   /** true when `mediaRefs` stopped at {@link MAX_MEDIA_REFS} (the page may reference more) */
   mediaRefsCapped?: boolean;
+  /** the vantage (`crawler.vantages` id) this was observed from; null/undefined = direct */
+  vantage?: string | null;
   durationMs: number;
 }
 
@@ -140,6 +142,8 @@ export interface FetchFailure {
   detail: string;
   finalUrl: string;
   redirects: number;
+  /** the vantage (`crawler.vantages` id) this was observed from; null/undefined = direct */
+  vantage?: string | null;
   durationMs: number;
 }
 

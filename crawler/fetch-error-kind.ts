@@ -16,6 +16,9 @@ const BY_CODE: Readonly<Record<string, FetchErrorKind>> = {
   VIGIL_DNS_NXDOMAIN: 'dns_nxdomain',
   VIGIL_DNS_NODATA: 'dns_nodata',
   VIGIL_DNS_FAILURE: 'dns_failure',
+  // crawler/vantage-agent.ts: the proxy could not be reached or would not tunnel; says nothing
+  // about the site
+  VIGIL_PROXY_FAILURE: 'other',
   VIGIL_CONTENT_DECODING: 'protocol', // crawler/decode-body.ts: encoding chain, corrupt data
   ENOTFOUND: 'dns_nxdomain',
   ENODATA: 'dns_nodata',

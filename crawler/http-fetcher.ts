@@ -16,6 +16,7 @@ import { parseCidrList } from './address-policy.js';
 import { ConcurrencyLimit } from './concurrency-limit.js';
 import { mapFetchError } from './fetch-error-kind.js';
 import { createGuardedAgent, type GuardedAgent } from './guarded-agent.js';
+import { createVantageAgent, type VantageConfig } from './vantage-agent.js';
 import { discardBody, isUnreadMedia, mediaType, readBody } from './read-body.js';
 
 export interface HttpFetcherOptions {
@@ -40,6 +41,12 @@ export interface HttpFetcherOptions {
   maxHeaderSize?: number;
   /** the hash list (`hashList.files`) digests are looked up in; null = none. @default null */
   hashList?: HashLookup | null;
+  /**
+   * `crawler.vantages`: HTTP proxies a fetch may be made through (`FetchRequest.vantage`). The
+   * destination is still checked by the guard, before the proxy is asked (crawler/vantage-agent.ts).
+   * @default []
+   */
+  vantages?: readonly VantageConfig[];
 }
 
 const HTTP_SCHEMES = new Set(['http:', 'https:']);
@@ -56,21 +63,35 @@ interface Progress {
 
 export class HttpFetcher implements Fetcher {
   private readonly guarded: GuardedAgent;
+  private readonly vantages = new Map<string, GuardedAgent>();
   private readonly limit: ConcurrencyLimit;
   private readonly headers: Record<string, string>;
 
   /** @throws Error when an `allowNetworks` entry is not a CIDR, or `concurrency` is not positive */
   constructor(private readonly options: HttpFetcherOptions) {
     this.limit = new ConcurrencyLimit(options.concurrency);
+    const allow = parseCidrList(options.allowNetworks);
     this.guarded = createGuardedAgent({
       resolver: options.resolver,
-      allow: parseCidrList(options.allowNetworks),
+      allow,
       connectTimeoutMs: options.connectTimeoutMs,
       headersTimeoutMs: options.totalTimeoutMs,
       bodyTimeoutMs: options.totalTimeoutMs,
       perHostConcurrency: options.perHostConcurrency,
       maxHeaderSize: options.maxHeaderSize,
     });
+    for (const vantage of options.vantages ?? []) {
+      this.vantages.set(vantage.id, createVantageAgent({
+        vantage,
+        resolver: options.resolver,
+        allow,
+        connectTimeoutMs: options.connectTimeoutMs,
+        headersTimeoutMs: options.totalTimeoutMs,
+        bodyTimeoutMs: options.totalTimeoutMs,
+        perHostConcurrency: options.perHostConcurrency,
+        maxHeaderSize: options.maxHeaderSize,
+      }));
+    }
     this.headers = {
       'user-agent': options.userAgent,
       accept: 'text/html,application/xhtml+xml,*/*;q=0.8',
@@ -80,6 +101,13 @@ export class HttpFetcher implements Fetcher {
   }
 
   async fetch(request: FetchRequest): Promise<FetchResult> {
+    const vantage = request.vantage ?? null;
+    const result = await this.fetchVia(request, vantage);
+    // each observation made through a vantage says which (CONTRACT.md §3 `crawler.vantages`)
+    return vantage === null ? result : { ...result, vantage };
+  }
+
+  private async fetchVia(request: FetchRequest, vantage: string | null): Promise<FetchResult> {
     const started = performance.now();
     let url: URL;
     try {
@@ -88,8 +116,9 @@ export class HttpFetcher implements Fetcher {
       return failure('other', 'invalid_url', request.url, 0, started);
     }
     if (!HTTP_SCHEMES.has(url.protocol)) return failure('blocked_scheme', url.protocol, url.href, 0, started);
-    // Vantages (proxies) come with a later issue; going direct instead would be a silent lie.
-    if (request.vantage != null) return failure('other', 'vantage_unsupported', url.href, 0, started);
+    // an unknown vantage is never replaced by going direct: that would be a silent lie
+    const guarded = vantage === null ? this.guarded : this.vantages.get(vantage);
+    if (guarded === undefined) return failure('other', 'vantage_unknown', url.href, 0, started);
 
     let release: () => void;
     try {
@@ -102,7 +131,7 @@ export class HttpFetcher implements Fetcher {
     const signal = request.signal ? AbortSignal.any([deadline, request.signal]) : deadline;
     // durationMs of a fetch that ran is its own time, from the slot on (the deadline's span)
     const progress: Progress = { url, redirects: 0, started: performance.now() };
-    const work = this.follow(progress, request, signal);
+    const work = this.follow(progress, request, guarded, signal);
     // The slot is held until the work itself has stopped, not just until the caller is answered.
     void work.finally(release);
 
@@ -122,15 +151,15 @@ export class HttpFetcher implements Fetcher {
   }
 
   async close(): Promise<void> {
-    await this.guarded.close();
+    await Promise.all([this.guarded.close(), ...[...this.vantages.values()].map((v) => v.close())]);
   }
 
   /** Request, follow redirects by hand, read the final body. Never throws. */
-  private async follow(progress: Progress, request: FetchRequest, signal: AbortSignal): Promise<FetchResult> {
+  private async follow(progress: Progress, request: FetchRequest, guarded: GuardedAgent, signal: AbortSignal): Promise<FetchResult> {
     for (;;) {
       const { url } = progress;
       try {
-        const res = await this.guarded.agent.request({
+        const res = await guarded.agent.request({
           origin: url.origin,
           path: `${url.pathname}${url.search}`,
           method: 'GET',
@@ -172,7 +201,7 @@ export class HttpFetcher implements Fetcher {
           headers,
           finalUrl: url.href,
           redirects: progress.redirects,
-          remoteAddress: this.guarded.lastAddress(url.origin),
+          remoteAddress: guarded.lastAddress(url.origin),
           media: mediaMetadataFromHeaders(headers),
           ...body,
           durationMs: elapsed(progress.started),

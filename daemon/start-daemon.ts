@@ -118,6 +118,7 @@ export async function startDaemon(options: { config: Readonly<VigilConfig>; role
       maxRedirects: config.crawler.maxRedirects,
       concurrency: config.crawler.concurrency,
       perHostConcurrency: config.crawler.perHostConcurrency,
+      vantages: config.crawler.vantages.map((v) => ({ id: v.id, proxy: v.proxy })),
     });
     steps.push({ name: 'fetcher', run: () => fetcher.close() });
     // Chromium for pages built by script, when the probe found one (CONTRACT.md §1).
@@ -139,7 +140,8 @@ export async function startDaemon(options: { config: Readonly<VigilConfig>; role
       const checkJob = { checkId: String(job.id), reportId: payload.reportId, dueAt: new Date(payload.dueAt) };
       const started = performance.now();
       const result = await runCheckJob(checkJob, {
-        store, fetcher, browser: browserFetcher, mediaPolicy: config.crawler.mediaPolicy, hashList, clock: systemClock, rules, policy, random: Math.random, log: jobLog,
+        store, fetcher, browser: browserFetcher, mediaPolicy: config.crawler.mediaPolicy, hashList,
+        vantages: config.crawler.vantages.map((v) => v.id), clock: systemClock, rules, policy, random: Math.random, log: jobLog,
         trace: { queues, store },
       }, signal);
       if (result.outcome !== null && result.applied) metrics.observeCheck(result.outcome, (performance.now() - started) / 1000);

@@ -17,6 +17,14 @@
  * hand it to classifyOutcome with the item's hashes and the hash list. A page the HTTP fetch
  * shows to be built by script (core/browser-choice.ts) is fetched again in the browser, and that
  * result is the one classified (reason prefixed `browser_`).
+ *
+ * Vantages (`crawler.vantages`): the direct check comes first. When it is `gone` or
+ * `inconclusive` and vantages are configured, the URL is fetched again through each vantage (HTTP
+ * only, a few at a time) and classified the same way. A `live` from any vantage wins — geo-blocking
+ * must not read as removal — and is the recorded observation, with its vantage (`checks.vantage`;
+ * the first live one in configuration order). Otherwise the direct observation stands
+ * (`vantage: null`): a vantage can only add evidence that the content is still up, never speed up
+ * a removal.
  */
 import type { Logger } from 'pino';
 import type { Clock, RandomSource } from '../core/clock.js';
@@ -46,6 +54,8 @@ export interface CheckJobDeps {
   /** jitter of the next due time */
   random: RandomSource;
   log: Logger;
+  /** ids of `crawler.vantages`, asked when the direct check is not live; empty/undefined: direct only */
+  vantages?: readonly string[];
   /** queues a trace after a live check (queue/trace-job.ts); undefined: no tracing */
   trace?: TraceAfterCheckDeps;
 }
@@ -68,6 +78,8 @@ export interface CheckJobResult {
 
 /** Compare-and-set attempts before giving up (the job is then retried by BullMQ). */
 const MAX_APPLY_ATTEMPTS = 5;
+/** vantage fetches of one check running at once */
+const VANTAGE_PARALLEL = 4;
 
 export async function runCheckJob(job: CheckJob, deps: CheckJobDeps, signal?: AbortSignal): Promise<CheckJobResult> {
   const log = deps.log.child({ reportId: job.reportId, checkId: job.checkId });
@@ -97,11 +109,18 @@ export async function runCheckJob(job: CheckJob, deps: CheckJobDeps, signal?: Ab
   throwIfAborted(signal);
   const { result, fetchedBy } = await withBrowser(httpResult, report.url, deps, log, signal);
   const identity = identityContext(report.url, baseline, expected ?? baseline?.digests ?? null, policy, deps.hashList ?? null);
-  const classified = classifyOutcome(result, deps.rules, identity);
-  const outcome = classified.outcome;
-  const reason = fetchedBy === 'browser' ? `browser_${classified.reason}` : classified.reason;
+  const direct = classifyOutcome(result, deps.rules, identity);
+  const fromVantage = direct.outcome === 'gone' || direct.outcome === 'inconclusive'
+    ? await liveFromVantage(request, deps, identity, log, signal)
+    : null;
+  // the recorded observation: a vantage's live, or the direct one
+  const observed = fromVantage?.result ?? result;
+  const outcome = fromVantage?.outcome ?? direct.outcome;
+  const reason = fromVantage?.reason ?? (fetchedBy === 'browser' ? `browser_${direct.reason}` : direct.reason);
+  const vantage = fromVantage?.vantage ?? null;
   // a digest found in the hash list is a verdict (CONTRACT.md §4), merged by the rules' precedence
-  const hashListVerdict = httpResult.kind === 'response' && httpResult.hashListMatch ? { verdict: 'illegal' as const, source: 'hash_list' as const } : null;
+  const hashed = fromVantage?.result ?? httpResult;
+  const hashListVerdict = hashed.kind === 'response' && hashed.hashListMatch ? { verdict: 'illegal' as const, source: 'hash_list' as const } : null;
 
   for (let attempt = 1; ; attempt++) {
     const now = deps.clock.now();
@@ -111,10 +130,10 @@ export async function runCheckJob(job: CheckJob, deps: CheckJobDeps, signal?: Ab
       reportId: report.id,
       outcome,
       reason,
-      httpStatus: result.kind === 'response' ? result.status : null,
-      vantage: null,
+      httpStatus: observed.kind === 'response' ? observed.status : null,
+      vantage,
       startedAt,
-      durationMs: result.durationMs,
+      durationMs: observed.durationMs,
       nextStatus: transition.nextStatus,
       nextCheckAt: transition.nextCheckAt,
       expectVersion: report.stateVersion,
@@ -128,12 +147,12 @@ export async function runCheckJob(job: CheckJob, deps: CheckJobDeps, signal?: Ab
       // Outcome and reason only: never the body, the text sample or response headers.
       log.info({
         outcome, reason, from: report.status, status: transition.nextStatus, applied: recorded.applied, events: transition.events,
-        goneStreak: transition.goneStreak.count, nextCheckAt: transition.nextCheckAt, durationMs: result.durationMs,
+        goneStreak: transition.goneStreak.count, nextCheckAt: transition.nextCheckAt, durationMs: observed.durationMs, vantage,
       }, recorded.applied ? 'check done' : 'check already recorded; not applied again');
-      if (recorded.applied && outcome === 'live' && baseline === null) await recordBaseline(report.id, result, policy, startedAt, deps, log);
+      if (recorded.applied && outcome === 'live' && baseline === null) await recordBaseline(report.id, observed, policy, startedAt, deps, log);
       // a live check may call for a trace (first, new address, or an old one); also when this run
       // only repeats a recorded check, so a trace lost with a crashed run is asked for again
-      if (deps.trace) await enqueueTraceAfterCheck({ reportId: report.id, checkId: job.checkId, outcome, remoteAddress: result.kind === 'response' ? result.remoteAddress : null }, deps.trace, deps.clock.now());
+      if (deps.trace) await enqueueTraceAfterCheck({ reportId: report.id, checkId: job.checkId, outcome, remoteAddress: observed.kind === 'response' ? observed.remoteAddress : null }, deps.trace, deps.clock.now());
       return { outcome, reason, applied: recorded.applied, status: transition.nextStatus, events: recorded.applied ? transition.events : [] };
     }
     if (attempt >= MAX_APPLY_ATTEMPTS) throw new Error(`report ${report.id} kept changing while its check was applied (${attempt} attempts)`);
@@ -203,6 +222,37 @@ async function withBrowser(
     return { result: { ...browserResult, remoteAddress: httpResult.remoteAddress }, fetchedBy: 'browser' };
   }
   return { result: browserResult, fetchedBy: 'browser' };
+}
+
+/**
+ * Fetch through every vantage (a few at a time) and return the first `live` one in configuration
+ * order, or null. A vantage that fails for a reason of its own (proxy down: `other`) or throws is
+ * only logged: it says nothing about the site.
+ */
+async function liveFromVantage(
+  request: FetchRequest, deps: CheckJobDeps, identity: IdentityContext | undefined, log: CheckJobDeps['log'], signal: AbortSignal | undefined,
+): Promise<{ result: FetchResult; outcome: CheckOutcome; reason: string; vantage: string } | null> {
+  const ids = deps.vantages ?? [];
+  if (ids.length === 0) return null;
+  const found: ({ result: FetchResult; outcome: CheckOutcome; reason: string; vantage: string } | null)[] = ids.map(() => null);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < ids.length && !signal?.aborted) {
+      const index = next++;
+      const vantage = ids[index] as string;
+      try {
+        const result = await deps.fetcher.fetch({ ...request, vantage });
+        const classified = classifyOutcome(result, deps.rules, identity);
+        log.debug({ vantage, outcome: classified.outcome, reason: classified.reason }, 'vantage check');
+        if (classified.outcome === 'live') found[index] = { result, outcome: classified.outcome, reason: classified.reason, vantage };
+      } catch (err) {
+        log.warn({ err, vantage }, 'vantage fetch failed');
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(VANTAGE_PARALLEL, ids.length) }, worker));
+  throwIfAborted(signal);
+  return found.find((f) => f !== null) ?? null;
 }
 
 /** The first live sighting: what identity compares later checks with. Never content. */

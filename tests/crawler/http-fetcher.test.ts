@@ -284,9 +284,9 @@ describe('schemes', () => {
     expect(await fetcher.fetch({ url: 'not a url' })).toMatchObject({ kind: 'error', error: 'other', detail: 'invalid_url' });
   });
 
-  test('a vantage is refused until proxies are built, rather than silently going direct', async () => {
+  test('an unknown vantage is refused rather than silently going direct', async () => {
     const connections = web.connections;
-    expect(await fetcher.fetch({ url: web.url('/page'), vantage: 'nl-1' })).toMatchObject({ error: 'other', detail: 'vantage_unsupported' });
+    expect(await fetcher.fetch({ url: web.url('/page'), vantage: 'nl-1' })).toMatchObject({ error: 'other', detail: 'vantage_unknown', vantage: 'nl-1' });
     expect(web.connections).toBe(connections);
   });
 });
