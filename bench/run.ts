@@ -1,5 +1,6 @@
 /**
- * `npm run bench`: every benchmark, one after the other, each in its own process so one's
+ * `npm run bench`: every benchmark (crawler, browser, tracing, intake, scale, e2e), one after
+ * the other, each in its own process so one's
  * memory and sockets do not colour the next. Each writes its own bench/results/<name>.json;
  * this prints a summary and writes bench/results/summary.json. Loopback only.
  */
@@ -16,6 +17,7 @@ const benches = [
   { name: 'tracing', file: 'tracing-bench.ts', outputs: ['tracing.json'] },
   { name: 'intake', file: 'intake-bench.ts', outputs: ['intake-postgres.json', 'intake-embedded.json'] },
   { name: 'scale', file: 'scale-bench.ts', outputs: ['scale.json'] },
+  { name: 'e2e', file: 'e2e-bench.ts', outputs: ['e2e.json'] },
 ];
 
 const only = process.argv.slice(2);
