@@ -4,7 +4,7 @@
  * (header size, idle time for headers and body). The per-fetch deadline, redirects and body cap
  * live in the fetcher (crawler/http-fetcher.ts).
  */
-import { Agent } from 'undici';
+import { Agent, type buildConnector } from 'undici';
 import type { HostResolver } from '../tracing/dns-resolver.js';
 import type { ParsedCidr } from './address-policy.js';
 import { createGuardedConnector } from './guarded-connector.js';
@@ -36,33 +36,38 @@ export interface GuardedAgent {
 
 export const DEFAULT_MAX_HEADER_SIZE = 64 * 1024;
 
-/** Build the guarded agent. */
-export function createGuardedAgent(options: GuardedAgentOptions): GuardedAgent {
-  const bookSize = options.addressBookSize ?? 10_000;
-  const addresses = new Map<string, string>();
+/** Agent limits shared by the direct guarded agent and the vantage agents. */
+export type CrawlerAgentLimits = Pick<GuardedAgentOptions,
+  'headersTimeoutMs' | 'bodyTimeoutMs' | 'perHostConcurrency' | 'maxHeaderSize' | 'keepAliveTimeoutMs' | 'addressBookSize'>;
 
-  const connect = createGuardedConnector({
-    resolver: options.resolver,
-    allow: options.allow,
-    connectTimeoutMs: options.connectTimeoutMs,
-    onConnected: (origin, address) => {
-      addresses.delete(origin);
-      if (addresses.size >= bookSize) {
-        const oldest = addresses.keys().next();
-        if (!oldest.done) addresses.delete(oldest.value);
-      }
-      addresses.set(origin, address);
-    },
-  });
+/**
+ * Wrap a connector (that guards every new connection itself) in a crawler agent: keep-alive pools
+ * per origin, the caps on what a hostile server can make it hold, and a bounded book of the
+ * address each origin was last dialled at. `remember` is handed to the connector's builder.
+ */
+export function createCrawlerAgent(
+  limits: CrawlerAgentLimits,
+  buildConnect: (remember: (origin: string, address: string) => void) => buildConnector.connector,
+): GuardedAgent {
+  const bookSize = limits.addressBookSize ?? 10_000;
+  const addresses = new Map<string, string>();
+  const remember = (origin: string, address: string): void => {
+    addresses.delete(origin);
+    if (addresses.size >= bookSize) {
+      const oldest = addresses.keys().next();
+      if (!oldest.done) addresses.delete(oldest.value);
+    }
+    addresses.set(origin, address);
+  };
 
   const agent = new Agent({
-    connect,
-    connections: options.perHostConcurrency,
+    connect: buildConnect(remember),
+    connections: limits.perHostConcurrency,
     pipelining: 1,
-    maxHeaderSize: options.maxHeaderSize ?? DEFAULT_MAX_HEADER_SIZE,
-    headersTimeout: options.headersTimeoutMs,
-    bodyTimeout: options.bodyTimeoutMs,
-    keepAliveTimeout: options.keepAliveTimeoutMs ?? 4_000,
+    maxHeaderSize: limits.maxHeaderSize ?? DEFAULT_MAX_HEADER_SIZE,
+    headersTimeout: limits.headersTimeoutMs,
+    bodyTimeout: limits.bodyTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs ?? 4_000,
     keepAliveMaxTimeout: 60_000,
   });
 
@@ -73,4 +78,14 @@ export function createGuardedAgent(options: GuardedAgentOptions): GuardedAgent {
       await agent.close();
     },
   };
+}
+
+/** Build the guarded agent. */
+export function createGuardedAgent(options: GuardedAgentOptions): GuardedAgent {
+  return createCrawlerAgent(options, (remember) => createGuardedConnector({
+    resolver: options.resolver,
+    allow: options.allow,
+    connectTimeoutMs: options.connectTimeoutMs,
+    onConnected: remember,
+  }));
 }

@@ -16,10 +16,10 @@
  */
 import net from 'node:net';
 import tls from 'node:tls';
-import { Agent, buildConnector } from 'undici';
+import { buildConnector } from 'undici';
 import type { HostResolver } from '../tracing/dns-resolver.js';
 import type { ParsedCidr } from './address-policy.js';
-import { DEFAULT_MAX_HEADER_SIZE, type GuardedAgent } from './guarded-agent.js';
+import { createCrawlerAgent, type GuardedAgent } from './guarded-agent.js';
 import { guardDestination } from './guarded-connector.js';
 
 /** One `crawler.vantages` entry. */
@@ -83,16 +83,11 @@ export function parseProxyUrl(proxy: string): ProxyTarget {
 /** Build the agent of one vantage. */
 export function createVantageAgent(options: VantageAgentOptions): GuardedAgent {
   const proxy = parseProxyUrl(options.vantage.proxy);
-  const bookSize = options.addressBookSize ?? 10_000;
-  const addresses = new Map<string, string>();
-  const remember = (origin: string, address: string): void => {
-    addresses.delete(origin);
-    if (addresses.size >= bookSize) {
-      const oldest = addresses.keys().next();
-      if (!oldest.done) addresses.delete(oldest.value);
-    }
-    addresses.set(origin, address);
-  };
+  return createCrawlerAgent(options, (remember) => vantageConnector(proxy, options, remember));
+}
+
+/** The connector of one vantage: guard the destination, then tunnel to its checked address. */
+function vantageConnector(proxy: ProxyTarget, options: VantageAgentOptions, remember: (origin: string, address: string) => void): buildConnector.connector {
   // TLS to the destination, inside the tunnel (undici's own connector: session cache, ALPN off)
   const tlsInside = buildConnector({ timeout: options.connectTimeoutMs });
 
@@ -128,24 +123,7 @@ export function createVantageAgent(options: VantageAgentOptions): GuardedAgent {
       .catch(fail);
   };
 
-  const agent = new Agent({
-    connect,
-    connections: options.perHostConcurrency,
-    pipelining: 1,
-    maxHeaderSize: options.maxHeaderSize ?? DEFAULT_MAX_HEADER_SIZE,
-    headersTimeout: options.headersTimeoutMs,
-    bodyTimeout: options.bodyTimeoutMs,
-    keepAliveTimeout: options.keepAliveTimeoutMs ?? 4_000,
-    keepAliveMaxTimeout: 60_000,
-  });
-
-  return {
-    agent,
-    lastAddress: (origin) => addresses.get(origin) ?? null,
-    close: async () => {
-      await agent.close();
-    },
-  };
+  return connect;
 }
 
 /**
