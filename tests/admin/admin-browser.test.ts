@@ -20,7 +20,7 @@ import { startDaemon, type RunningDaemon } from '../../daemon/start-daemon.js';
 import { queuePrefix } from '../../queue/queue-names.js';
 import { openStore } from '../../store/open-store.js';
 import type { SqlStore } from '../../store/sql-store.js';
-import { CHROMIUM_PATH, createTestDatabase, TEST_REDIS_URL, uniqueId } from '../support/test-env.js';
+import { CHROMIUM_PATH, createTestDatabase, TEST_REDIS_URL, removeQueueKeys, uniqueId } from '../support/test-env.js';
 import { startWorld, type World } from '../world/world.js';
 import { addNotice, addTrace, DAY, HOUR, seedReports } from './support.js';
 
@@ -114,10 +114,7 @@ afterAll(async () => {
   await events?.close();
   await traceQueue?.close();
   await store?.close();
-  const redis = new Redis(TEST_REDIS_URL);
-  const keys = await redis.keys(`${queuePrefix(prefix)}:*`);
-  if (keys.length) await redis.del(...keys);
-  await redis.quit();
+  await removeQueueKeys(queuePrefix(prefix));
   await db?.drop();
   await world?.close();
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });

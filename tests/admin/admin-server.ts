@@ -18,7 +18,7 @@ import { queuePrefix } from '../../queue/queue-names.js';
 import { createQueues, type Queues } from '../../queue/queues.js';
 import { openStore } from '../../store/open-store.js';
 import type { SqlStore } from '../../store/sql-store.js';
-import { createTestDatabase, TEST_REDIS_URL, uniqueId } from '../support/test-env.js';
+import { createTestDatabase, TEST_REDIS_URL, removeQueueKeys, uniqueId } from '../support/test-env.js';
 
 export interface AdminServer {
   app: FastifyInstance;
@@ -108,10 +108,7 @@ export async function startAdminServer(options: { metricsPublic?: boolean; now?:
     async close() {
       await app.close();
       await queues.close();
-      const redis = new Redis(TEST_REDIS_URL);
-      const keys = await redis.keys(`${queuePrefix(prefix)}:*`);
-      if (keys.length) await redis.del(...keys);
-      await redis.quit();
+      await removeQueueKeys(queuePrefix(prefix));
       for (const c of connections) if (c.status !== 'end') c.disconnect();
       await store.close();
       await db.drop();

@@ -13,7 +13,6 @@
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import pg from 'pg';
 import { QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -23,7 +22,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../config/load-config.js';
 import { startDaemon, type RunningDaemon } from '../../daemon/start-daemon.js';
 import { queuePrefix } from '../../queue/queue-names.js';
-import { CHROMIUM_PATH, createTestDatabase, TEST_REDIS_URL, uniqueId } from '../support/test-env.js';
+import { CHROMIUM_PATH, createTestDatabase, TEST_REDIS_URL, logCapture, removeQueueKeys, uniqueId } from '../support/test-env.js';
 import { startWorld, type World } from '../world/world.js';
 
 const ADMIN = 'check-identity-admin-token-0123456789';
@@ -35,7 +34,7 @@ let daemon: RunningDaemon;
 let events: QueueEvents;
 let dataDir: string;
 let forceToken = '';
-const logLines: string[] = [];
+let logLines: string[] = [];
 const prefix = uniqueId('ident');
 
 interface ReportBody { status: string; verdict: string | null; verdictSource: string | null; checks: { outcome: string; reason: string }[] }
@@ -108,7 +107,8 @@ beforeAll(async () => {
     hashList: { files: [hashFile] },
     tracing: w.tracing,
   }, {});
-  const sink = new Writable({ write(chunk, _enc, done) { logLines.push(String(chunk)); done(); } });
+  const { lines, sink } = logCapture();
+  logLines = lines;
   events = new QueueEvents('check', { connection: new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null }), prefix: queuePrefix(prefix) });
   await events.waitUntilReady();
   daemon = await startDaemon({ config, role: 'all', log: pino({ level: 'debug' }, sink) });
@@ -119,10 +119,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await daemon?.stop('test done');
   await events?.close();
-  const redis = new Redis(TEST_REDIS_URL);
-  const keys = await redis.keys(`${queuePrefix(prefix)}:*`);
-  if (keys.length) await redis.del(...keys);
-  await redis.quit();
+  await removeQueueKeys(queuePrefix(prefix));
   await sql?.end();
   await db?.drop();
   await world?.close();

@@ -10,8 +10,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
-import { Redis } from 'ioredis';
 import pg from 'pg';
 import { pino } from 'pino';
 import { request } from 'undici';
@@ -19,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parseConfig } from '../../config/load-config.js';
 import { startDaemon, type RunningDaemon } from '../../daemon/start-daemon.js';
 import { queuePrefix } from '../../queue/queue-names.js';
-import { createTestDatabase, TEST_REDIS_URL, uniqueId } from '../support/test-env.js';
+import { createTestDatabase, TEST_REDIS_URL, logCapture, removeQueueKeys, uniqueId } from '../support/test-env.js';
 import { verifyWebhookSignature, type WebhookDelivery } from '../world/webhook-sink.js';
 import { startWorld, type World } from '../world/world.js';
 
@@ -30,7 +28,6 @@ let world: World;
 let db: Awaited<ReturnType<typeof createTestDatabase>>;
 let daemon: RunningDaemon;
 let dataDir: string;
-const logLines: string[] = [];
 const prefix = uniqueId('flow');
 
 async function api<T>(method: 'GET' | 'POST', p: string, token: string, json?: unknown): Promise<{ status: number; body: T }> {
@@ -96,17 +93,14 @@ beforeAll(async () => {
       ],
     },
   }, {});
-  const sink = new Writable({ write(chunk, _enc, done) { logLines.push(String(chunk)); done(); } });
+  // the daemon's log lines stay in memory (quiet test output)
+  const { sink } = logCapture();
   daemon = await startDaemon({ config, role: 'all', log: pino({ level: 'debug' }, sink) });
 }, 60_000);
 
 afterAll(async () => {
   await daemon?.stop('test done');
-  // remove this test's keys from the shared Redis (never a flush)
-  const redis = new Redis(TEST_REDIS_URL);
-  const keys = await redis.keys(`${queuePrefix(prefix)}:*`);
-  if (keys.length) await redis.del(...keys);
-  await redis.quit();
+  await removeQueueKeys(queuePrefix(prefix));
   await db?.drop();
   await world?.close();
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });

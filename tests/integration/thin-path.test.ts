@@ -8,7 +8,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
@@ -17,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../config/load-config.js';
 import { startDaemon, type RunningDaemon } from '../../daemon/start-daemon.js';
 import { queuePrefix } from '../../queue/queue-names.js';
-import { createTestDatabase, TEST_REDIS_URL, uniqueId } from '../support/test-env.js';
+import { createTestDatabase, TEST_REDIS_URL, logCapture, removeQueueKeys, uniqueId } from '../support/test-env.js';
 import { startWorld, type World } from '../world/world.js';
 
 const ADMIN = 'thin-path-admin-token-0123456789';
@@ -27,7 +26,7 @@ let db: Awaited<ReturnType<typeof createTestDatabase>>;
 let daemon: RunningDaemon;
 let events: QueueEvents;
 let dataDir: string;
-const logLines: string[] = [];
+let logLines: string[] = [];
 const prefix = uniqueId('thin');
 
 async function api<T>(method: 'GET' | 'POST', p: string, token: string, body?: { json?: unknown; text?: string }): Promise<{ status: number; body: T; type: string }> {
@@ -67,7 +66,8 @@ beforeAll(async () => {
     crawler: { dnsServers: w.crawler.dnsServers, allowNetworks: w.crawler.allowNetworks, timeouts: { connect: '2s', total: '5s' } },
     tracing: w.tracing,
   }, {});
-  const sink = new Writable({ write(chunk, _enc, done) { logLines.push(String(chunk)); done(); } });
+  const { lines, sink } = logCapture();
+  logLines = lines;
   const log = pino({ level: 'debug' }, sink);
   events = new QueueEvents('check', { connection: new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null }), prefix: queuePrefix(prefix) });
   await events.waitUntilReady();
@@ -77,11 +77,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await daemon?.stop('test done');
   await events?.close();
-  // remove this test's keys from the shared Redis (never a flush)
-  const redis = new Redis(TEST_REDIS_URL);
-  const keys = await redis.keys(`${queuePrefix(prefix)}:*`);
-  if (keys.length) await redis.del(...keys);
-  await redis.quit();
+  await removeQueueKeys(queuePrefix(prefix));
   await db?.drop();
   await world?.close();
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });

@@ -4,6 +4,7 @@
  * (tests/run-tests.js) makes sure both answer before vitest starts.
  */
 import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
 import pg from 'pg';
 
 export const TEST_DATABASE_URL = process.env.VIGIL_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -43,4 +44,25 @@ export async function createTestDatabase(): Promise<{ url: string; name: string;
       }
     },
   };
+}
+
+/**
+ * Delete one test's queue keys from the shared Redis (`<{prefix}>:*`) — never a flush: other
+ * test files use the same Redis at the same time.
+ */
+export async function removeQueueKeys(bullPrefix: string): Promise<void> {
+  const { Redis } = await import('ioredis');
+  const redis = new Redis(TEST_REDIS_URL);
+  try {
+    const keys = await redis.keys(`${bullPrefix}:*`);
+    for (let i = 0; i < keys.length; i += 1000) await redis.del(...keys.slice(i, i + 1000));
+  } finally {
+    await redis.quit();
+  }
+}
+
+/** A pino destination that keeps every line in memory, for "never logged" assertions. */
+export function logCapture(): { lines: string[]; sink: Writable } {
+  const lines: string[] = [];
+  return { lines, sink: new Writable({ write(chunk, _enc, done) { lines.push(String(chunk)); done(); } }) };
 }
