@@ -18,6 +18,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import type { DueCheck, Store } from '../core/store.js';
 import { buildJob, type CheckPayload, type JobSpec } from './job-payloads.js';
+import { withTimeout } from './with-timeout.js';
 
 /** What the dispatcher needs of a queue: BullMQ's `Queue#addBulk`. */
 export interface CheckJobSink {
@@ -127,12 +128,4 @@ export function createCheckDispatcher(options: CheckDispatcherOptions): CheckDis
       return (await iteration()).count;
     },
   };
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer from Redis within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -27,6 +27,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import type { InFlightCheck, Store } from '../core/store.js';
 import { jobIdFor } from './job-payloads.js';
+import { withTimeout } from './with-timeout.js';
 
 /** What the reconciler needs of the `check` queue: BullMQ's `Queue#getJob`. */
 export interface CheckJobLookup {
@@ -158,12 +159,4 @@ export function createCheckReconciler(options: CheckReconcilerOptions): CheckRec
     },
     reconcileOnce: pass,
   };
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer from Redis within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -4,6 +4,7 @@
  */
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { withTimeout } from './with-timeout.js';
 
 export type RedisHealth = { ok: true; latencyMs: number } | { ok: false; error: string };
 
@@ -50,10 +51,4 @@ export async function queueCounts(queues: readonly Queue[] | { all(): Queue[] },
     `queue counts not read within ${timeoutMs} ms`,
   );
   return Object.fromEntries(entries);
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(message)), ms); });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
