@@ -60,21 +60,67 @@ function isSpace(code: number): boolean {
  * unparseable and non-http(s) values (`data:`, `blob:`, `javascript:`).
  */
 export function resolveRef(raw: string, base: string): string | null {
-  let value = raw.trim();
-  if (value === '' || value.length > MAX_REF_LENGTH) return null;
-  // '#' always starts the fragment: cut it before parsing (cheaper than the URL's hash setter)
-  const hashAt = value.indexOf('#');
-  if (hashAt !== -1) value = value.slice(0, hashAt).trim();
-  if (value === '') return null; // "#…" alone names the page itself, not media
-  let url: URL;
-  try {
-    url = new URL(value, base);
-  } catch {
-    return null;
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') return null;
-  return url.href;
+  return new RefResolver(base).resolve(raw);
 }
+
+/**
+ * Path-only references that resolve by concatenation: characters the URL parser keeps as they are
+ * in a path (no `%`, which could spell a dot segment, no `\`, no `:` that could start a scheme),
+ * then an optional query of characters it keeps there too (`'` is encoded in a special URL's query).
+ */
+const PLAIN_ROOT_PATH = /^\/[A-Za-z0-9\-._~!$&'()*+,;=@/]*(?:\?[A-Za-z0-9\-._~!$&()*+,;=:@/?%]*)?$/;
+const PLAIN_RELATIVE_PATH = /^[A-Za-z0-9_~-][A-Za-z0-9\-._~!$&'()*+,;=@/]*(?:\?[A-Za-z0-9\-._~!$&()*+,;=:@/?%]*)?$/;
+/** a `.` or `..` path segment, which the parser would remove */
+const DOT_SEGMENT = /(?:^|\/)\.\.?(?:[/?]|$)/;
+
+/**
+ * {@link resolveRef} against one base, for the many references of one page: the base is parsed
+ * once, and a plain path (`/img/1.jpg`, `img/1.jpg?w=2`) is joined to it by concatenation, which
+ * gives the same string the URL parser gives (tests/core/media-refs.test.ts compares the two on
+ * generated values); anything else goes through the parser.
+ */
+export class RefResolver {
+  /** `scheme://userinfo@host:port`, or null when the base is not an http(s) URL */
+  private readonly root: string | null;
+  /** the base's directory, ending in `/` */
+  private readonly directory: string | null;
+
+  constructor(private readonly base: string) {
+    let parsed: URL | null = null;
+    try {
+      parsed = new URL(base);
+    } catch {
+      parsed = null;
+    }
+    const special = parsed !== null && (parsed.protocol === 'http:' || parsed.protocol === 'https:');
+    this.root = special ? new URL('/', parsed as URL).href.slice(0, -1) : null;
+    this.directory = special ? new URL('.', parsed as URL).href : null;
+  }
+
+  /** See {@link resolveRef}. */
+  resolve(raw: string): string | null {
+    let value = raw.trim();
+    if (value === '' || value.length > MAX_REF_LENGTH) return null;
+    // '#' always starts the fragment: cut it before parsing (cheaper than the URL's hash setter)
+    const hashAt = value.indexOf('#');
+    if (hashAt !== -1) value = value.slice(0, hashAt).trim();
+    if (value === '') return null; // "#…" alone names the page itself, not media
+    if (this.root !== null && this.directory !== null && !DOT_SEGMENT.test(value)) {
+      if (value.charCodeAt(1) !== SLASH && PLAIN_ROOT_PATH.test(value)) return this.root + value;
+      if (PLAIN_RELATIVE_PATH.test(value)) return this.directory + value;
+    }
+    let url: URL;
+    try {
+      url = new URL(value, this.base);
+    } catch {
+      return null;
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') return null;
+    return url.href;
+  }
+}
+
+const SLASH = 0x2f;
 
 /** Whether an absolute URL's path ends like an image or video file. */
 export function isMediaLink(href: string): boolean {

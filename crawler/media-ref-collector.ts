@@ -10,7 +10,7 @@ import {
   isMediaLink,
   MEDIA_META_NAMES,
   parseSrcset,
-  resolveRef,
+  RefResolver,
   SRCSET_ATTRIBUTES,
 } from '../core/media-refs.js';
 import { HtmlTagScanner } from './html-tag-scanner.js';
@@ -40,7 +40,7 @@ const WANTED: ReadonlyMap<string, ReadonlySet<string>> = new Map([
 export class MediaRefCollector {
   private readonly refs = new Set<string>();
   private capped = false;
-  private base: string;
+  private resolver: RefResolver;
   private baseSeen = false;
   private readonly decoder = new TextDecoder('utf-8');
   private readonly scanner: HtmlTagScanner;
@@ -50,7 +50,7 @@ export class MediaRefCollector {
    * @param max references kept at most. @default MAX_MEDIA_REFS
    */
   constructor(documentUrl: string, private readonly max = MAX_MEDIA_REFS) {
-    this.base = documentUrl;
+    this.resolver = new RefResolver(documentUrl);
     this.scanner = new HtmlTagScanner(WANTED, (name, attributes) => this.onOpenTag(name, attributes));
   }
 
@@ -68,7 +68,7 @@ export class MediaRefCollector {
 
   private add(raw: string | undefined): void {
     if (raw === undefined) return;
-    const url = resolveRef(raw, this.base);
+    const url = this.resolver.resolve(raw);
     if (url === null || this.refs.has(url)) return;
     if (this.refs.size >= this.max) {
       this.capped = true;
@@ -87,7 +87,8 @@ export class MediaRefCollector {
         // only the first <base href> counts (HTML: "the document base URL")
         if (!this.baseSeen && a.href !== undefined) {
           this.baseSeen = true;
-          this.base = resolveRef(a.href, this.base) ?? this.base;
+          const base = this.resolver.resolve(a.href);
+          if (base !== null) this.resolver = new RefResolver(base);
         }
         return;
       case 'img':
@@ -124,7 +125,7 @@ export class MediaRefCollector {
 
   private addMediaLink(href: string | undefined): void {
     if (href === undefined) return;
-    const url = resolveRef(href, this.base);
+    const url = this.resolver.resolve(href);
     if (url !== null && isMediaLink(url)) this.add(url);
   }
 }
