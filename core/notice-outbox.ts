@@ -34,7 +34,7 @@ export interface NoticeContext {
   history: NoticeHistoryEntry[];
 }
 
-/** A state change and the notices it causes, written in one transaction. */
+/** A state change and the notices it causes, written together: all of it or nothing. */
 export interface NotificationChange {
   reportId: string;
   /** new report status, applied only when the current one is in `statusFrom` */
@@ -137,9 +137,10 @@ export interface NoticeOutbox {
   /** What the planner needs; null when no such report. */
   getNoticeContext(reportId: string): Promise<NoticeContext | null>;
   /**
-   * One transaction: the status change, the notices (`INSERT … ON CONFLICT (event_key) DO
-   * NOTHING`: a notice already planned is not written twice), the next decision time and flag.
-   * @returns the notices this call created (not those that existed)
+   * Atomically (one statement in the SQL store): the status change, the notices (`INSERT … ON
+   * CONFLICT (event_key) DO NOTHING`: a notice already planned is not written twice), the next
+   * decision time and flag.
+   * @returns the notices this call created (not those that existed), in the order given
    */
   applyNotification(change: NotificationChange): Promise<{ created: CreatedNotice[] }>;
   /**

@@ -320,6 +320,10 @@ export interface ReportForCheck {
   nextCheckAt: Date | null;
   /** bumped by every lifecycle write; pass back as `NewCheck.expectVersion` */
   stateVersion: number;
+  /** what the object looked like when first seen live; null = no live check recorded one yet */
+  baseline: ContentBaseline | null;
+  /** the report's latest trace (as {@link Store.getLastTrace}); null = never traced */
+  lastTrace: LastTrace | null;
 }
 
 export interface NewCheck {
@@ -351,6 +355,12 @@ export interface NewCheck {
   verdict?: { verdict: Verdict; source: VerdictSource } | null;
   /** the check saw removed content again */
   reopened?: boolean;
+  /**
+   * The first live sighting, recorded with the check only when the check is applied and the
+   * report has no baseline yet (the first one wins); `mediaRefs` are cut to
+   * {@link MAX_STORED_MEDIA_REFS}. Omitted: the baseline is left as it is.
+   */
+  baseline?: ContentBaseline;
 }
 
 /** A trace to write (core/tracer.ts `TraceRecord`, reduced to what the store keeps). */
@@ -452,18 +462,26 @@ export interface Store extends NoticeOutbox, AdminReads {
    */
   setVerdict(verdict: NewVerdict): Promise<{ previous: { verdict: Verdict | null; source: VerdictSource | null } } | null>;
   getReport(id: string, scope: Scope): Promise<ReportView | null>;
+  /** the report with its lifecycle state, content baseline and latest trace, in one read; null when no such report */
   getReportForCheck(id: string): Promise<ReportForCheck | null>;
 
   /**
-   * Writes a trace and sets the report's hosting from it, in one transaction, once per `trace.id`;
-   * makes the report's notice decision due when the trace changes routing (core/trace-change.ts).
+   * Writes a trace and sets the report's hosting from it, atomically, once per `trace.id`; makes
+   * the report's notice decision due when the trace changes routing (core/trace-change.ts), judged
+   * on the report as it is under its row lock when written.
    * @throws VigilError NOT_FOUND when the report does not exist
    */
   recordTrace(trace: NewTrace): Promise<TraceRecorded>;
   /** the report's latest trace; null when never traced */
   getLastTrace(reportId: string): Promise<LastTrace | null>;
 
-  /** idempotent by `check.id` @returns applied: false when this check was already recorded */
+  /**
+   * Records the check and applies it to the report (with the baseline, if given) in one atomic
+   * write, once per `check.id`, compare-and-set on `expectVersion`.
+   * @returns applied: false when this check was already recorded; conflict: true when the
+   *   report's `stateVersion` moved (nothing written)
+   * @throws VigilError NOT_FOUND when the report does not exist
+   */
   recordCheck(check: NewCheck): Promise<{ applied: boolean; conflict?: boolean }>;
 
   /**
@@ -509,13 +527,5 @@ export interface Store extends NoticeOutbox, AdminReads {
    * @returns null when no such report; `conflict: true` when the report changed (nothing written)
    */
   applyVerdict(verdict: AppliedVerdict): Promise<AppliedVerdictResult | null>;
-  /** the report's content baseline; null when none recorded yet (or no such report) */
-  getContentBaseline(reportId: string): Promise<ContentBaseline | null>;
-  /**
-   * Records the baseline once: a report that has one keeps it.
-   * @returns false when one was already recorded (or no such report)
-   */
-  recordContentBaseline(reportId: string, baseline: ContentBaseline): Promise<boolean>;
-
   appendAudit(entry: AuditEntry): Promise<void>;
 }

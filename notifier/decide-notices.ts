@@ -1,8 +1,9 @@
 /**
- * Deciding a report's notices: load what the planner needs, run the pure rules
- * (core/notice-cadence.ts), and write the notices with the next decision time and routing flag in
- * one transaction. Idempotent: the notices are keyed by event, so running it twice, or beside the
- * lifecycle's own call in its check transaction, writes each notice once.
+ * Deciding a report's notices: load what the planner needs (one read), run the pure rules
+ * (core/notice-cadence.ts), and write the notices with the next decision time and routing flag
+ * atomically (one statement; none when there is nothing to write). Idempotent: the notices are
+ * keyed by event, so running it twice, or beside the lifecycle's own call in its check
+ * transaction, writes each notice once.
  *
  * Run by the outbox dispatcher for every report whose `next_realert_at` is due (re-alerts,
  * escalations, the end of an evidence hold, a retry after a fresh check). When an initial notice

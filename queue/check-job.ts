@@ -13,8 +13,9 @@
  *   result is applied to the new state, so no streak count or status is lost.
  *
  * Content identity: the first live check records a baseline (header metadata, the page's media
- * references, bounded, and — under `mediaPolicy: hash` — digests; never content); later checks
- * hand it to classifyOutcome with the item's hashes and the hash list. A page the HTTP fetch
+ * references, bounded, and — under `mediaPolicy: hash` — digests; never content) in the same
+ * atomic write as the check itself, so it exists exactly when that check was applied; later
+ * checks hand it to classifyOutcome with the item's hashes and the hash list. A page the HTTP fetch
  * shows to be built by script (core/browser-choice.ts) is fetched again in the browser, and that
  * result is the one classified (reason prefixed `browser_`).
  *
@@ -25,6 +26,10 @@
  * the first live one in configuration order). Otherwise the direct observation stands
  * (`vantage: null`): a vantage can only add evidence that the content is still up, never speed up
  * a removal.
+ *
+ * Database round trips: one read (the report with its baseline and last trace) and one write (the
+ * check, its effect on the report and a first baseline, one statement); a compare-and-set
+ * conflict adds one of each per retry.
  */
 import type { Logger } from 'pino';
 import type { Clock, RandomSource } from '../core/clock.js';
@@ -39,8 +44,7 @@ import { MAX_STORED_MEDIA_REFS, type ContentBaseline, type ReportForCheck, type 
 import { enqueueTraceAfterCheck, type TraceAfterCheckDeps } from './trace-job.js';
 
 export interface CheckJobDeps {
-  /** without the baseline operations, checks decide on status and pages alone (no identity) */
-  store: Pick<Store, 'getReportForCheck' | 'recordCheck'> & Partial<Pick<Store, 'getContentBaseline' | 'recordContentBaseline'>>;
+  store: Pick<Store, 'getReportForCheck' | 'recordCheck'>;
   fetcher: Fetcher;
   /** Chromium, for pages built by script; null/undefined = HTTP only */
   browser?: Fetcher | null;
@@ -56,7 +60,7 @@ export interface CheckJobDeps {
   log: Logger;
   /** ids of `crawler.vantages`, asked when the direct check is not live; empty/undefined: direct only */
   vantages?: readonly string[];
-  /** queues a trace after a live check (queue/trace-job.ts); undefined: no tracing */
+  /** queues a trace after a live check (queue/trace-job.ts), given the last trace read with the report; undefined: no tracing */
   trace?: TraceAfterCheckDeps;
 }
 
@@ -100,7 +104,7 @@ export async function runCheckJob(job: CheckJob, deps: CheckJobDeps, signal?: Ab
 
   const policy = deps.mediaPolicy ?? 'metadata';
   const expected = expectedHashesOf(report);
-  const baseline = deps.store.getContentBaseline ? await deps.store.getContentBaseline(report.id) : null;
+  const baseline = report.baseline;
   const startedAt = deps.clock.now();
   const request: FetchRequest = { url: report.url, signal, mediaPolicy: policy, ...(expected ? { expect: expected } : {}) };
   const httpResult = await deps.fetcher.fetch(request);
@@ -121,6 +125,8 @@ export async function runCheckJob(job: CheckJob, deps: CheckJobDeps, signal?: Ab
   // a digest found in the hash list is a verdict (CONTRACT.md §4), merged by the rules' precedence
   const hashed = fromVantage?.result ?? httpResult;
   const hashListVerdict = hashed.kind === 'response' && hashed.hashListMatch ? { verdict: 'illegal' as const, source: 'hash_list' as const } : null;
+  // the first live sighting; the store keeps it only if the check applies and none is recorded yet
+  const firstBaseline = outcome === 'live' && baseline === null ? baselineOf(observed, policy, startedAt) : undefined;
 
   for (let attempt = 1; ; attempt++) {
     const now = deps.clock.now();
@@ -142,6 +148,7 @@ export async function runCheckJob(job: CheckJob, deps: CheckJobDeps, signal?: Ab
       expiresAt: transition.expiresAt,
       verdict: transition.verdict,
       reopened: transition.reopened,
+      ...(firstBaseline ? { baseline: firstBaseline } : {}),
     });
     if (!recorded.conflict) {
       // Outcome and reason only: never the body, the text sample or response headers.
@@ -149,10 +156,14 @@ export async function runCheckJob(job: CheckJob, deps: CheckJobDeps, signal?: Ab
         outcome, reason, from: report.status, status: transition.nextStatus, applied: recorded.applied, events: transition.events,
         goneStreak: transition.goneStreak.count, nextCheckAt: transition.nextCheckAt, durationMs: observed.durationMs, vantage,
       }, recorded.applied ? 'check done' : 'check already recorded; not applied again');
-      if (recorded.applied && outcome === 'live' && baseline === null) await recordBaseline(report.id, observed, policy, startedAt, deps, log);
       // a live check may call for a trace (first, new address, or an old one); also when this run
-      // only repeats a recorded check, so a trace lost with a crashed run is asked for again
-      if (deps.trace) await enqueueTraceAfterCheck({ reportId: report.id, checkId: job.checkId, outcome, remoteAddress: observed.kind === 'response' ? observed.remoteAddress : null }, deps.trace, deps.clock.now());
+      // only repeats a recorded check, so a trace lost with a crashed run is asked for again. The
+      // last trace is the one read with the report, before the fetch (no read of its own): a trace
+      // written while this check ran counts from the next check on.
+      if (deps.trace) {
+        const remoteAddress = observed.kind === 'response' ? observed.remoteAddress : null;
+        await enqueueTraceAfterCheck({ reportId: report.id, checkId: job.checkId, outcome, remoteAddress, lastTrace: report.lastTrace }, deps.trace, deps.clock.now());
+      }
       return { outcome, reason, applied: recorded.applied, status: transition.nextStatus, events: recorded.applied ? transition.events : [] };
     }
     if (attempt >= MAX_APPLY_ATTEMPTS) throw new Error(`report ${report.id} kept changing while its check was applied (${attempt} attempts)`);
@@ -256,20 +267,12 @@ async function liveFromVantage(
 }
 
 /** The first live sighting: what identity compares later checks with. Never content. */
-async function recordBaseline(
-  reportId: string, result: FetchResult, policy: MediaPolicy, seenAt: Date, deps: CheckJobDeps, log: CheckJobDeps['log'],
-): Promise<void> {
-  if (!deps.store.recordContentBaseline || result.kind !== 'response') return;
-  const baseline: ContentBaseline = {
+function baselineOf(result: FetchResult, policy: MediaPolicy, seenAt: Date): ContentBaseline | undefined {
+  if (result.kind !== 'response') return undefined;
+  return {
     media: result.media ?? null,
     mediaRefs: result.mediaRefs ? result.mediaRefs.slice(0, MAX_STORED_MEDIA_REFS) : null,
     digests: policy === 'hash' && !result.truncated ? result.digests ?? null : null,
     seenAt,
   };
-  try {
-    await deps.store.recordContentBaseline(reportId, baseline);
-  } catch (err) {
-    // the check itself is recorded; the next live check takes the baseline instead
-    log.warn({ err }, 'content baseline not recorded');
-  }
 }

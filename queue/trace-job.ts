@@ -1,9 +1,9 @@
 /**
  * The trace job: load the report, trace its URL (core/tracer.ts), persist the trace and the
- * report's hosting in one transaction. Whether routing changed — a first located trace of a live
- * illegal report, a move to another country — is the rule in core/trace-change.ts, applied by the
- * store in that transaction by making the report's notice decision due now; the outbox
- * dispatcher does the rest (README "Notices").
+ * report's hosting atomically. Whether routing changed — a first located trace of a live illegal
+ * report, a move to another country — is the rule in core/trace-change.ts, applied by the store
+ * in that write (under the report's row lock) by making the report's notice decision due now; the
+ * outbox dispatcher does the rest (README "Notices").
  *
  * Idempotent (BullMQ is at-least-once): a trace after a check is written under the job's
  * deterministic id `trace.<reportId>.<checkId>`, and the store writes a trace id once, so a
@@ -16,7 +16,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import { isTerminal } from '../core/report-lifecycle.js';
 import type { CheckOutcome } from '../core/report-status.js';
-import type { Store } from '../core/store.js';
+import type { LastTrace, Store } from '../core/store.js';
 import { shouldRetrace } from '../core/trace-change.js';
 import type { TraceRecord, Tracer } from '../core/tracer.js';
 import { JOB_ID_SEPARATOR, type TracePayload } from './job-payloads.js';
@@ -88,7 +88,8 @@ export async function runTraceJob(payload: TracePayload, deps: TraceJobDeps, sig
 /** What the check job needs to ask for traces. */
 export interface TraceAfterCheckDeps {
   queues: Pick<Queues, 'add'>;
-  store: Pick<Store, 'getLastTrace'>;
+  /** reads the last trace when the caller does not pass it (the check job does: read with the report) */
+  store?: Pick<Store, 'getLastTrace'>;
   /** @default DEFAULT_RETRACE_EVERY_MS */
   retraceEveryMs?: number;
 }
@@ -105,18 +106,26 @@ function payloadIp(address: string | null): string | undefined {
  * report was never traced, the check connected to another address than the last trace found,
  * or the last trace is older than `retraceEveryMs` (core/trace-change.ts `shouldRetrace`).
  * Adding the same trace twice is a no-op (deterministic job id).
+ * `check.lastTrace`: the report's last trace as the caller read it (null: never traced);
+ * omitted: read from `deps.store`.
  * @returns whether a trace was queued
- * @throws Error from Redis when it is unreachable (the check job is retried and asks again)
+ * @throws Error from Redis when it is unreachable (the check job is retried and asks again);
+ *   Error when neither `check.lastTrace` nor `deps.store` is given
  */
 export async function enqueueTraceAfterCheck(
-  check: { reportId: string; checkId: string; outcome: CheckOutcome | null; remoteAddress: string | null },
+  check: { reportId: string; checkId: string; outcome: CheckOutcome | null; remoteAddress: string | null; lastTrace?: LastTrace | null },
   deps: TraceAfterCheckDeps,
   now: Date,
 ): Promise<boolean> {
   if (check.outcome !== 'live') return false;
   const ip = payloadIp(check.remoteAddress);
-  const last = await deps.store.getLastTrace(check.reportId);
+  const last = check.lastTrace !== undefined ? check.lastTrace : await lastTraceFrom(deps, check.reportId);
   if (!shouldRetrace({ last, observedIp: ip ?? null, now, everyMs: deps.retraceEveryMs ?? DEFAULT_RETRACE_EVERY_MS })) return false;
   await deps.queues.add('trace', { reportId: check.reportId, checkId: check.checkId, ...(ip === undefined ? {} : { ip }) });
   return true;
+}
+
+function lastTraceFrom(deps: TraceAfterCheckDeps, reportId: string): Promise<LastTrace | null> {
+  if (!deps.store) throw new Error('enqueueTraceAfterCheck needs the last trace or a store to read it from');
+  return deps.store.getLastTrace(reportId);
 }

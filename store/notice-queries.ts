@@ -3,6 +3,9 @@
  * the state change that causes them (idempotent by event key), and leasing due work — reports
  * whose notice decision is due, and notices due for delivery — with `FOR UPDATE SKIP LOCKED`.
  * Delivery, acknowledgements and endpoint state are in notice-delivery-queries.ts.
+ *
+ * A decision is two round trips: the context is one query, the notification one statement
+ * (data-modifying CTEs, atomic without BEGIN/COMMIT).
  */
 import type { NoticeHistoryEntry } from '../core/notice-cadence.js';
 import type { NewNotice, NoticeKind, NoticeReason, NoticeTarget } from '../core/notice-kinds.js';
@@ -12,29 +15,50 @@ import { HOSTING_COLUMNS, toHosting, type HostingRow } from './hosting-columns.j
 import { isReportId } from './report-queries.js';
 import type { SqlClient } from './sql-client.js';
 
+// One round trip: the report row with its latest check outcome, latest located trace, forces
+// with a webhook and notice history as subselects (jsonb, so both drivers parse them alike).
 const SELECT_CONTEXT = `SELECT r.id, r.status, r.verdict, ${HOSTING_COLUMNS}, r.hold_until, r.last_checked_at, r.next_realert_at,
          r.reopen_count,
-         (SELECT c.outcome FROM checks c WHERE c.report_id = r.id ORDER BY c.started_at DESC, c.id DESC LIMIT 1) AS last_outcome
+         (SELECT c.outcome FROM checks c WHERE c.report_id = r.id ORDER BY c.started_at DESC, c.id DESC LIMIT 1) AS last_outcome,
+         (SELECT jsonb_build_object('id', t.id, 'provenance', t.provenance) FROM traces t
+           WHERE t.report_id = r.id AND t.ip IS NOT NULL ORDER BY t.created_at DESC, t.id DESC LIMIT 1) AS trace,
+         (SELECT COALESCE(jsonb_agg(f.id ORDER BY f.id), '[]'::jsonb) FROM report_forces rf JOIN forces f ON f.id = rf.force_id
+           WHERE rf.report_id = r.id AND f.webhook_url IS NOT NULL) AS forces_with_webhook,
+         (SELECT COALESCE(jsonb_agg(jsonb_build_object('kind', n.kind, 'target', n.target, 'recipient_id', n.recipient_id,
+                   'sequence', n.sequence, 'episode', n.episode, 'event_key', n.event_key, 'created_at', n.created_at)
+                 ORDER BY n.created_at, n.event_key), '[]'::jsonb)
+           FROM notices n WHERE n.report_id = r.id) AS history
   FROM reports r WHERE r.id = $1`;
-const SELECT_HISTORY = `SELECT kind, target, recipient_id, sequence, episode, event_key, created_at
-  FROM notices WHERE report_id = $1 ORDER BY created_at, event_key`;
-const SELECT_LATEST_TRACE = `SELECT id, provenance FROM traces
-  WHERE report_id = $1 AND ip IS NOT NULL ORDER BY created_at DESC, id DESC LIMIT 1`;
-const SELECT_FORCES_WITH_WEBHOOK = `SELECT f.id FROM report_forces rf JOIN forces f ON f.id = rf.force_id
-  WHERE rf.report_id = $1 AND f.webhook_url IS NOT NULL ORDER BY f.id`;
 
-// state_version: the lifecycle's compare-and-set sees this write like any other status change.
-const UPDATE_STATUS = `UPDATE reports SET status = $2, state_version = state_version + 1
-  WHERE id = $1 AND status = ANY($3::text[])`;
 // The event key is the idempotency record: a notice planned twice is written once, under the id
-// of the first write. next_attempt_at = created_at: due at once (the batch window is the dispatcher's).
-const INSERT_NOTICE = `INSERT INTO notices (report_id, submission_id, recipient_id, target, kind, sequence, episode, reason, event_key,
+// of the first write. One statement however many notices: $1, the notices as a JSON array
+// (noticesJson); $2, now. next_attempt_at = created_at: due at once (the batch window is the
+// dispatcher's).
+const INSERT_NOTICES = `INSERT INTO notices (report_id, submission_id, recipient_id, target, kind, sequence, episode, reason, event_key,
                        created_at, next_attempt_at)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $10)
+  SELECT n.report_id, n.submission_id, n.recipient_id, n.target, n.kind, n.sequence, n.episode, n.reason, n.event_key, $2::timestamptz, $2::timestamptz
+  FROM jsonb_to_recordset($1::jsonb) AS n(report_id uuid, submission_id text, recipient_id text, target text,
+       kind text, sequence integer, episode integer, reason jsonb, event_key text)
   ON CONFLICT (event_key) DO NOTHING
   RETURNING id, event_key, kind, recipient_id`;
-const SET_NEXT_REALERT = 'UPDATE reports SET next_realert_at = $2 WHERE id = $1';
-const SET_FLAG = 'UPDATE reports SET routing_flag = $2 WHERE id = $1';
+
+// A notification in one statement, atomic without BEGIN/COMMIT: the report's changes in one
+// UPDATE (a row is updated once per statement), the notices as above. $3: the report id (null:
+// no report row to change), $4/$5: new status / statuses it applies from (state_version: the
+// lifecycle's compare-and-set sees this write like any other status change), $6/$7: set
+// next_realert_at?/to, $8/$9: set routing_flag?/to.
+const APPLY_NOTIFICATION = `WITH report AS (
+    UPDATE reports SET
+      status = CASE WHEN $4::text IS NOT NULL AND status = ANY($5::text[]) THEN $4::text ELSE status END,
+      state_version = CASE WHEN $4::text IS NOT NULL AND status = ANY($5::text[]) THEN state_version + 1 ELSE state_version END,
+      next_realert_at = CASE WHEN $6::boolean THEN $7::timestamptz ELSE next_realert_at END,
+      routing_flag = CASE WHEN $8::boolean THEN $9::text ELSE routing_flag END
+    WHERE id = $3::uuid AND (($4::text IS NOT NULL AND status = ANY($5::text[])) OR $6::boolean OR $8::boolean)
+    RETURNING id
+  ), created AS (
+    ${INSERT_NOTICES}
+  )
+  SELECT id, event_key, kind, recipient_id FROM created`;
 
 // The lease moves the decision time forward; the planner sets the real next time when it is done.
 const CLAIM_DUE_DECISIONS = `WITH due AS (
@@ -68,8 +92,12 @@ interface ContextRow extends HostingRow {
   next_realert_at: Date | null;
   reopen_count: number | null;
   last_outcome: CheckOutcome | null;
+  trace: { id: string; provenance: unknown } | null;
+  forces_with_webhook: string[];
+  history: HistoryRow[];
 }
 
+/** A notice of the history as jsonb carries it: `created_at` is an ISO 8601 string. */
 interface HistoryRow {
   kind: NoticeKind;
   target: NoticeTarget;
@@ -77,7 +105,14 @@ interface HistoryRow {
   sequence: number;
   episode: number;
   event_key: string;
-  created_at: Date;
+  created_at: string;
+}
+
+interface CreatedRow {
+  id: string;
+  event_key: string;
+  kind: NoticeKind;
+  recipient_id: string;
 }
 
 /** The database versions a trace recorded in its provenance, in the shape notices keep. */
@@ -91,17 +126,12 @@ export function traceDatabases(provenance: unknown): NoticeReason['databases'] {
   }));
 }
 
+/** One query (see SELECT_CONTEXT). */
 export async function getNoticeContext(db: SqlClient, reportId: string): Promise<NoticeContext | null> {
   if (!isReportId(reportId)) return null;
   const { rows } = await db.query<ContextRow>(SELECT_CONTEXT, [reportId]);
   const r = rows[0];
   if (!r) return null;
-  const [history, trace, forces] = await Promise.all([
-    db.query<HistoryRow>(SELECT_HISTORY, [reportId]),
-    db.query<{ id: string; provenance: unknown }>(SELECT_LATEST_TRACE, [reportId]),
-    db.query<{ id: string }>(SELECT_FORCES_WITH_WEBHOOK, [reportId]),
-  ]);
-  const t = trace.rows[0];
   return {
     reportId: r.id,
     status: r.status,
@@ -112,41 +142,72 @@ export async function getNoticeContext(db: SqlClient, reportId: string): Promise
     lastOutcome: r.last_outcome,
     nextRealertAt: r.next_realert_at,
     episode: (r.reopen_count ?? 0) + 1,
-    trace: t ? { id: t.id, databases: traceDatabases(t.provenance) } : null,
-    forcesWithWebhook: forces.rows.map((f) => f.id),
-    history: history.rows.map((h): NoticeHistoryEntry => ({
-      kind: h.kind, target: h.target, recipientId: h.recipient_id, sequence: h.sequence, episode: h.episode, eventKey: h.event_key, createdAt: h.created_at,
+    trace: r.trace ? { id: r.trace.id, databases: traceDatabases(r.trace.provenance) } : null,
+    forcesWithWebhook: r.forces_with_webhook,
+    history: r.history.map((h): NoticeHistoryEntry => ({
+      kind: h.kind, target: h.target, recipientId: h.recipient_id, sequence: h.sequence, episode: h.episode, eventKey: h.event_key,
+      createdAt: new Date(h.created_at),
     })),
   };
 }
 
-/**
- * Writes notices on `db` — pass the transaction of the state change that causes them. A notice
- * whose event key exists is skipped.
- * @returns the notices written now
- */
-export async function insertNotices(db: SqlClient, notices: readonly NewNotice[], now: Date): Promise<CreatedNotice[]> {
-  const created: CreatedNotice[] = [];
-  for (const n of notices) {
-    const { rows } = await db.query<{ id: string; event_key: string; kind: NoticeKind; recipient_id: string }>(INSERT_NOTICE, [
-      n.reportId, n.submissionId, n.recipientId, n.target, n.kind, n.sequence, n.episode, JSON.stringify(n.reason), n.eventKey, now,
-    ]);
-    const row = rows[0];
-    if (row) created.push({ id: row.id, eventKey: row.event_key, kind: row.kind, recipientId: row.recipient_id });
-  }
-  return created;
+/** The notices as INSERT_NOTICES reads them: the first of each event key, in the caller's order. */
+function noticeRows(notices: readonly NewNotice[]): NewNotice[] {
+  const seen = new Set<string>();
+  return notices.filter((n) => {
+    if (seen.has(n.eventKey)) return false;
+    seen.add(n.eventKey);
+    return true;
+  });
 }
 
-export async function applyNotification(db: SqlClient, change: NotificationChange): Promise<{ created: CreatedNotice[] }> {
-  return db.transaction(async (tx) => {
-    if (change.newStatus && isReportId(change.reportId)) {
-      await tx.query(UPDATE_STATUS, [change.reportId, change.newStatus.to, [...change.newStatus.from]]);
-    }
-    const created = await insertNotices(tx, change.notices, change.now);
-    if (change.nextRealertAt !== undefined && isReportId(change.reportId)) await tx.query(SET_NEXT_REALERT, [change.reportId, change.nextRealertAt]);
-    if (change.flag !== undefined && isReportId(change.reportId)) await tx.query(SET_FLAG, [change.reportId, change.flag]);
-    return { created };
+function noticesJson(notices: readonly NewNotice[]): string {
+  return JSON.stringify(notices.map((n) => ({
+    report_id: n.reportId, submission_id: n.submissionId, recipient_id: n.recipientId, target: n.target, kind: n.kind,
+    sequence: n.sequence, episode: n.episode, reason: n.reason, event_key: n.eventKey,
+  })));
+}
+
+/** The created rows in the order of `notices` (RETURNING promises no order). */
+function inOrder(notices: readonly NewNotice[], rows: readonly CreatedRow[]): CreatedNotice[] {
+  const byKey = new Map(rows.map((r) => [r.event_key, r]));
+  return notices.flatMap((n) => {
+    const row = byKey.get(n.eventKey);
+    return row ? [{ id: row.id, eventKey: row.event_key, kind: row.kind, recipientId: row.recipient_id }] : [];
   });
+}
+
+/**
+ * Writes notices on `db` in one statement — pass the transaction of the state change that
+ * causes them. A notice whose event key exists (or repeats an earlier one of `notices`) is skipped.
+ * @returns the notices written now, in the order given
+ */
+export async function insertNotices(db: SqlClient, notices: readonly NewNotice[], now: Date): Promise<CreatedNotice[]> {
+  const unique = noticeRows(notices);
+  if (unique.length === 0) return [];
+  const { rows } = await db.query<CreatedRow>(INSERT_NOTICES, [noticesJson(unique), now]);
+  return inOrder(unique, rows);
+}
+
+/**
+ * The status change, the notices, the next decision time and the flag in one statement
+ * (APPLY_NOTIFICATION): all of it or, when any part fails, none. No round trip when there is
+ * nothing to write.
+ * @returns the notices this call created, in the order given
+ */
+export async function applyNotification(db: SqlClient, change: NotificationChange): Promise<{ created: CreatedNotice[] }> {
+  const reportId = isReportId(change.reportId) ? change.reportId : null;
+  const unique = noticeRows(change.notices);
+  const setStatus = reportId !== null && change.newStatus !== undefined;
+  const setRealert = reportId !== null && change.nextRealertAt !== undefined;
+  const setFlag = reportId !== null && change.flag !== undefined;
+  if (unique.length === 0 && !setStatus && !setRealert && !setFlag) return { created: [] };
+  const { rows } = await db.query<CreatedRow>(APPLY_NOTIFICATION, [
+    noticesJson(unique), change.now, reportId,
+    setStatus ? change.newStatus?.to : null, setStatus ? [...(change.newStatus?.from ?? [])] : [],
+    setRealert, change.nextRealertAt ?? null, setFlag, change.flag ?? null,
+  ]);
+  return { created: inOrder(unique, rows) };
 }
 
 export async function claimDueNoticeDecisions(db: SqlClient, now: Date, limit: number, leaseMs: number): Promise<string[]> {

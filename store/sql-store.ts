@@ -13,13 +13,12 @@ import type {
   TraceView,
 } from '../core/store.js';
 import type { Verdict, VerdictSource } from '../core/report-status.js';
-import type { AppliedVerdict, AppliedVerdictResult, ContentBaseline, InFlightCheck } from '../core/store.js';
+import type { AppliedVerdict, AppliedVerdictResult, InFlightCheck } from '../core/store.js';
 import * as idempotency from './idempotency-queries.js';
 import * as reportLists from './report-list-queries.js';
 import * as submissionReads from './submission-read-queries.js';
 import * as verdicts from './verdict-queries.js';
 import * as verdictApply from './verdict-apply-queries.js';
-import * as identity from './identity-queries.js';
 import * as audit from './audit-queries.js';
 import * as keys from './key-queries.js';
 import { migrate } from './migrate.js';
@@ -145,7 +144,7 @@ export class SqlStore implements Store {
     return traces.getLastTrace(this.sql, reportId);
   }
 
-  /** @throws VigilError NOT_FOUND when the report does not exist */
+  /** One statement: the check, its effect on the report and a first baseline. @throws VigilError NOT_FOUND when the report does not exist */
   recordCheck(check: NewCheck): Promise<{ applied: boolean; conflict?: boolean }> {
     return reports.recordCheck(this.sql, check);
   }
@@ -176,14 +175,6 @@ export class SqlStore implements Store {
 
   applyVerdict(verdict: AppliedVerdict): Promise<AppliedVerdictResult | null> {
     return verdictApply.applyVerdict(this.sql, verdict);
-  }
-
-  getContentBaseline(reportId: string): Promise<ContentBaseline | null> {
-    return identity.getContentBaseline(this.sql, reportId);
-  }
-
-  recordContentBaseline(reportId: string, baseline: ContentBaseline): Promise<boolean> {
-    return identity.recordContentBaseline(this.sql, reportId, baseline);
   }
 
   appendAudit(entry: AuditEntry): Promise<void> {

@@ -1,14 +1,17 @@
 /**
  * The check job on the real store (PostgreSQL) with a scripted fetcher and fake time: a check is
- * applied once however often its job runs, stale jobs are dropped before fetching, and a report
- * that changes while its check runs gets the check applied to its new state.
+ * applied once however often its job runs, stale jobs are dropped before fetching, a report
+ * that changes while its check runs gets the check applied to its new state, and a check costs
+ * the database one read and one write.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LifecyclePolicy } from '../../core/check-transition.js';
 import { BUILTIN_CHALLENGE_PATTERNS } from '../../core/takedown-patterns.js';
 import type { Store } from '../../core/store.js';
 import { runCheckJob, type CheckJobDeps } from '../../queue/check-job.js';
-import { jobIdFor } from '../../queue/job-payloads.js';
+import { jobIdFor, type TracePayload } from '../../queue/job-payloads.js';
+import type { SqlClient } from '../../store/sql-client.js';
+import { SqlStore } from '../../store/sql-store.js';
 import { FakeClock, ScriptedFetcher, createTestStore, submitReports, type TestStore } from '../lifecycle/support.js';
 import { captureLog } from './support.js';
 
@@ -46,6 +49,21 @@ async function dueJob(reportId: string) {
   const report = await db.store.getReportForCheck(reportId);
   const dueAt = report!.nextCheckAt!;
   return { reportId, dueAt, checkId: jobIdFor('check', { reportId, dueAt: dueAt.toISOString(), reason: 'scheduled' }) as string };
+}
+
+/** The test store over a client that logs every round trip (a transaction's BEGIN and COMMIT too). */
+function countingStore(): { store: SqlStore; roundTrips: string[] } {
+  const roundTrips: string[] = [];
+  const wrap = (c: SqlClient): SqlClient => ({
+    query: (text, params) => { roundTrips.push(text); return c.query(text, params); },
+    exec: (script) => c.exec(script),
+    transaction: async (fn) => {
+      roundTrips.push('BEGIN');
+      try { return await c.transaction((tx) => fn(wrap(tx))); } finally { roundTrips.push('COMMIT'); }
+    },
+    close: () => c.close(),
+  });
+  return { store: new SqlStore(wrap(db.store.sql), 'postgres'), roundTrips };
 }
 
 async function checksOf(reportId: string): Promise<number> {
@@ -142,5 +160,31 @@ describe('runCheckJob', () => {
       recordCheck: async () => ({ applied: false, conflict: true }),
     };
     await expect(runCheckJob(job, deps({ store }))).rejects.toThrow(/kept changing/);
+  });
+
+  it('costs one read and one write; the trace decision uses the last trace read with the report', async () => {
+    const [id] = await submitReports(db.store, [url()], new Date(T0));
+    const { store, roundTrips } = countingStore();
+    const added: TracePayload[] = [];
+    const queues = { add: async (_q: string, p: unknown) => { added.push(p as TracePayload); return {} as never; } };
+    // no store for traces: the job must not read the last trace again
+    const d = deps({ store, trace: { queues } });
+    const first = await dueJob(id!);
+    expect(await runCheckJob(first, d)).toMatchObject({ outcome: 'live', applied: true });
+    expect(roundTrips).toHaveLength(2);
+    // never traced: a trace is asked for; the first live sighting is the baseline
+    expect(added).toEqual([{ reportId: id, checkId: first.checkId, ip: '127.0.0.2' }]);
+    expect((await db.store.getReportForCheck(id!))?.baseline).toEqual({ media: null, mediaRefs: null, digests: null, seenAt: new Date(T0) });
+
+    // traced at the address the next check connects to, and recently: no trace, still two round trips
+    await db.store.recordTrace({
+      id: `trace.${id}.${first.checkId}`, reportId: id!, checkId: first.checkId, tracedAt: new Date(T0 + M), provenance: {}, now: new Date(T0 + M),
+      hosting: { ip: '127.0.0.2', country: 'NL', asn: 64496, org: 'Synthetic NL', viaCdn: false },
+    });
+    roundTrips.length = 0;
+    d.clock.set(new Date(T0 + H));
+    expect(await runCheckJob(await dueJob(id!), d)).toMatchObject({ outcome: 'live', applied: true });
+    expect(roundTrips).toHaveLength(2);
+    expect(added).toHaveLength(1);
   });
 });

@@ -24,7 +24,7 @@ afterAll(() => {
 });
 
 describe('Store conformance: embedded PostgreSQL', () => {
-  runStoreConformance(async (): Promise<StoreHarness> => {
+  runStoreConformance('embedded', async (): Promise<StoreHarness> => {
     const client = await PgliteClient.open({ directory: path.join(tempDir(), 'db') });
     // PGlite is one connection: every "client" is that connection, closed once at the end.
     const shared: SqlClient = {

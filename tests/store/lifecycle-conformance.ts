@@ -1,11 +1,16 @@
 /**
  * Store conformance for the report lifecycle (issue 5): the removal counters, compare-and-set on
- * the state version, recording a check once under concurrency, the reconciler's in-flight rows
- * and an analyst's recheck. Run by store-conformance.ts against PostgreSQL and embedded alike.
+ * the state version, recording a check once under concurrency, the content baseline and last
+ * trace read with the report and the baseline written with the check, the reconciler's in-flight
+ * rows and an analyst's recheck. Run by store-conformance.ts against PostgreSQL and embedded
+ * alike; the tests that hold one writer's transaction open while another waits on it need two
+ * connections, so they run on PostgreSQL only.
  */
 import { beforeEach, expect, it } from 'vitest';
-import type { NewCheck } from '../../core/store.js';
+import type { MediaMetadata } from '../../core/fetcher.js';
+import type { ContentBaseline, Hosting, NewCheck } from '../../core/store.js';
 import type { SqlStore } from '../../store/sql-store.js';
+import { whileHeld as heldWhile } from './while-held.js';
 
 export interface LifecycleHarness {
   /** two stores over one database (separate connections on PostgreSQL) */
@@ -18,7 +23,9 @@ export interface LifecycleHarness {
   parked: Date;
 }
 
-export function runLifecycleConformance(h: () => LifecycleHarness): void {
+export function runLifecycleConformance(h: () => LifecycleHarness, options: { twoConnections: boolean }): void {
+  /** tests that hold one connection's transaction open while another waits: PostgreSQL only */
+  const itTwoConnections = options.twoConnections ? it : (): void => {};
   const check = (reportId: string, id: string, over: Partial<NewCheck> = {}): NewCheck => {
     const { at } = h();
     return {
@@ -26,6 +33,16 @@ export function runLifecycleConformance(h: () => LifecycleHarness): void {
       nextStatus: 'notified', nextCheckAt: at(1860), ...over,
     };
   };
+
+  const live = (reportId: string, id: string, over: Partial<NewCheck> = {}): NewCheck =>
+    check(reportId, id, { outcome: 'live', reason: 'http_200', httpStatus: 200, nextStatus: 'live', ...over });
+  const baseline = (etag: string, seconds: number, over: Partial<ContentBaseline> = {}): ContentBaseline => ({
+    media: { contentType: 'image/png', contentLength: 10, etag, lastModified: null }, mediaRefs: null, digests: null, seenAt: h().at(seconds), ...over,
+  });
+  const checkIds = async (reportId: string) => ((await h().store.getReport(reportId, { forceId: null }))?.checks ?? []).map((c) => c.id).sort();
+
+  const whileHeld = <T>(hold: (tx: SqlStore) => Promise<unknown>, contend: () => Promise<T>, waits = true): Promise<T> =>
+    heldWhile(h(), hold, contend, waits);
 
   beforeEach(async () => {
     const { store, parked } = h();
@@ -109,6 +126,104 @@ export function runLifecycleConformance(h: () => LifecycleHarness): void {
     expect(results.filter((r) => r.applied)).toHaveLength(1);
     expect(results.filter((r) => r.conflict)).toHaveLength(1);
     expect((await store.getReportForCheck(reportId))?.stateVersion).toBe(1);
+  });
+
+  it('reads the content baseline and the latest trace with the report', async () => {
+    const { store, newReport, unique, at } = h();
+    const { reportId } = await newReport(at(0));
+    expect(await store.getReportForCheck(reportId)).toMatchObject({ baseline: null, lastTrace: null });
+    const NL: Hosting = { ip: '127.0.0.2', country: 'NL', asn: 64496, org: 'Synthetic NL', viaCdn: false };
+    const DE: Hosting = { ip: '127.0.0.3', country: 'DE', asn: 64497, org: 'Synthetic DE', viaCdn: true };
+    const trace = (hosting: Hosting, seconds: number) => ({
+      id: unique('trace'), reportId, checkId: null, tracedAt: at(seconds), hosting, provenance: {}, now: at(seconds),
+    });
+    await store.recordTrace(trace(DE, 20));
+    await store.recordTrace(trace(NL, 10));
+    const r = await store.getReportForCheck(reportId);
+    expect(r?.lastTrace).toEqual({ hosting: DE, tracedAt: at(20) });
+    expect(r?.lastTrace).toEqual(await store.getLastTrace(reportId));
+  });
+
+  it('records the baseline with the check that applies: once, bounded, descriptions only; never with a check not applied', async () => {
+    const { store, newReport, unique, at } = h();
+    const { reportId } = await newReport(at(0));
+    const refs = Array.from({ length: 150 }, (_, i) => `https://cdn.example/${i}.jpg`);
+    const media = { contentType: 'text/html', contentLength: 5, etag: '"a"', lastModified: null, body: 'CONTENT' } as MediaMetadata;
+    const first = baseline('"a"', 60, { media, mediaRefs: refs, digests: { sha256: 'ab'.repeat(32), sha1: 'cd'.repeat(20), md5: 'ef'.repeat(16) } });
+    const c1 = unique('c');
+
+    // compare-and-set failed: neither the check nor its baseline
+    expect(await store.recordCheck(live(reportId, c1, { expectVersion: 7, baseline: first }))).toEqual({ applied: false, conflict: true });
+    expect((await store.getReportForCheck(reportId))?.baseline).toBeNull();
+
+    expect(await store.recordCheck(live(reportId, c1, { expectVersion: 0, baseline: first }))).toEqual({ applied: true });
+    const expected: ContentBaseline = {
+      media: { contentType: 'text/html', contentLength: 5, etag: '"a"', lastModified: null }, mediaRefs: refs.slice(0, 100),
+      digests: { sha256: 'ab'.repeat(32), sha1: 'cd'.repeat(20), md5: 'ef'.repeat(16) }, seenAt: at(60),
+    };
+    expect((await store.getReportForCheck(reportId))?.baseline).toEqual(expected);
+
+    // the same check again, and a later live check: the first sighting stays
+    expect(await store.recordCheck(live(reportId, c1, { baseline: baseline('"b"', 90) }))).toEqual({ applied: false });
+    expect(await store.recordCheck(live(reportId, unique('c'), { expectVersion: 1, startedAt: at(120), baseline: baseline('"c"', 120) }))).toEqual({ applied: true });
+    expect(await store.getReportForCheck(reportId)).toMatchObject({ baseline: expected, stateVersion: 2 });
+
+    // a check that applies without one leaves the report without one
+    const other = await newReport(at(0));
+    expect(await store.recordCheck(live(other.reportId, unique('c')))).toEqual({ applied: true });
+    expect((await store.getReportForCheck(other.reportId))?.baseline).toBeNull();
+  });
+
+  it('refuses a check of a report that does not exist with NOT_FOUND, and writes nothing', async () => {
+    const { store, unique } = h();
+    const id = unique('c');
+    for (const reportId of ['00000000-0000-4000-8000-000000000000', 'not-a-uuid']) {
+      await expect(store.recordCheck(live(reportId, id, { expectVersion: 0, baseline: baseline('"a"', 60) }))).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    }
+    const { rows } = await store.sql.query('SELECT 1 FROM checks WHERE id = $1', [id]);
+    expect(rows).toEqual([]);
+  });
+
+  itTwoConnections('a recorder of the same check id that waited for the first one applies nothing', async () => {
+    const { store, newReport, unique } = h();
+    const { reportId } = await newReport();
+    const id = unique('c');
+    const streak = { goneStreak: { count: 1, since: h().at(60) } };
+    // no version given: only the check id guards it (the first recorder's row is not in the waiter's snapshot)
+    expect(await whileHeld((tx) => tx.recordCheck(check(reportId, id, { expectVersion: 0, ...streak })), () => store.recordCheck(check(reportId, id, streak))))
+      .toEqual({ applied: false });
+    expect(await store.getReportForCheck(reportId)).toMatchObject({ stateVersion: 1, goneStreak: { count: 1 } });
+    expect(await checkIds(reportId)).toEqual([id]);
+
+    // with the version it was computed from: the version moved; computed again, it is found recorded
+    const again = unique('c');
+    expect(await whileHeld((tx) => tx.recordCheck(check(reportId, again, { expectVersion: 1 })), () => store.recordCheck(check(reportId, again, { expectVersion: 1 }))))
+      .toEqual({ applied: false, conflict: true });
+    expect(await store.recordCheck(check(reportId, again, { expectVersion: 2 }))).toEqual({ applied: false });
+    expect(await store.getReportForCheck(reportId)).toMatchObject({ stateVersion: 2 });
+    expect(await checkIds(reportId)).toEqual([id, again].sort());
+  });
+
+  itTwoConnections('a check that waited for another writer is compared with, and applied to, what that writer committed', async () => {
+    const { store, newReport, unique, at } = h();
+    const { reportId } = await newReport(at(0));
+    const holder = (tx: SqlStore) => tx.recordCheck(live(reportId, unique('c'), { startedAt: at(10), baseline: baseline('"first"', 10) }));
+
+    // computed from version 0, which the other writer moved on: nothing written
+    const stale = unique('c');
+    expect(await whileHeld(holder, () => store.recordCheck(live(reportId, stale, { expectVersion: 0, startedAt: at(60), baseline: baseline('"late"', 60) }))))
+      .toEqual({ applied: false, conflict: true });
+    expect(await checkIds(reportId)).not.toContain(stale);
+    expect(await store.getReportForCheck(reportId)).toMatchObject({ stateVersion: 1, baseline: { seenAt: at(10) } });
+
+    // no version given: applied on top of the committed state, whose first sighting and baseline stay
+    const { reportId: second } = await newReport(at(0));
+    const holder2 = (tx: SqlStore) => tx.recordCheck(live(second, unique('c'), { startedAt: at(10), baseline: baseline('"first"', 10) }));
+    expect(await whileHeld(holder2, () => store.recordCheck(live(second, unique('c'), { startedAt: at(60), baseline: baseline('"late"', 60) }))))
+      .toEqual({ applied: true });
+    expect(await store.getReportForCheck(second)).toMatchObject({ stateVersion: 2, baseline: { seenAt: at(10), media: { etag: '"first"' } } });
+    expect(await store.getReport(second, { forceId: null })).toMatchObject({ firstSeenLiveAt: at(10), lastSeenLiveAt: at(60) });
+    expect(await checkIds(second)).toHaveLength(2);
   });
 
   it('lists leased rows whose check is not recorded, and releases a lost one for dispatch under the same due time', async () => {

@@ -1,13 +1,17 @@
 /**
  * Store conformance for the notice outbox (issue 6): notices written with their state change in
  * one transaction and once per event key; due decisions and due notices leased with SKIP LOCKED;
- * a sender's claim, batching, recording attempts with endpoint statistics and the 410 flag;
+ * a sender's claim (its lease, its row lock, its expiry), batching (who is gathered, SKIP LOCKED,
+ * concurrent senders), recording attempts with endpoint statistics and the 410 flag;
  * acknowledgements; shared secrets. Run by store-conformance.ts against PostgreSQL and embedded.
  */
 import { beforeEach, expect, it } from 'vitest';
 import type { NewNotice } from '../../core/notice-kinds.js';
 import type { NoticeToSend } from '../../core/notice-outbox.js';
+import { insertNotices } from '../../store/notice-queries.js';
 import type { SqlStore } from '../../store/sql-store.js';
+import { recordingStore } from './trace-conformance.js';
+import { whileHeld as heldWhile } from './while-held.js';
 
 export interface OutboxHarness {
   store: SqlStore;
@@ -18,7 +22,9 @@ export interface OutboxHarness {
   parked: Date;
 }
 
-export function runOutboxConformance(h: () => OutboxHarness): void {
+export function runOutboxConformance(h: () => OutboxHarness, options: { twoConnections: boolean }): void {
+  /** tests that hold one connection's transaction open while another waits: PostgreSQL only */
+  const itTwoConnections = options.twoConnections ? it : (): void => {};
   const notice = (reportId: string, recipientId: string, over: Partial<NewNotice> = {}): NewNotice => ({
     kind: 'initial', target: 'recipient', recipientId, reportId, submissionId: null, sequence: 1, episode: 1,
     eventKey: `initial:${reportId}:1:${recipientId}`,
@@ -39,6 +45,23 @@ export function runOutboxConformance(h: () => OutboxHarness): void {
     const claimed = await h().store.beginNoticeSend(id, now, 60_000, window);
     if (typeof claimed === 'string') throw new Error(`expected to claim ${id}, got ${claimed}`);
     return claimed;
+  }
+
+  const whileHeld = <T>(hold: (tx: SqlStore) => Promise<unknown>, contend: () => Promise<T>, waits = true): Promise<T> =>
+    heldWhile(h(), hold, contend, waits);
+
+  /** One pending initial notice per new report, to `recipientId`, written at the given seconds. */
+  async function pendingNotices(recipientId: string, seconds: number[]): Promise<{ ids: string[]; reportIds: string[] }> {
+    const { store, at } = h();
+    const ids: string[] = [];
+    const reportIds: string[] = [];
+    for (const s of seconds) {
+      const { reportId } = await liveIllegalReport();
+      const { created } = await store.applyNotification({ reportId, notices: [notice(reportId, recipientId)], now: at(s) });
+      ids.push(created[0]?.id as string);
+      reportIds.push(reportId);
+    }
+    return { ids, reportIds };
   }
 
   beforeEach(async () => {
@@ -95,6 +118,78 @@ export function runOutboxConformance(h: () => OutboxHarness): void {
     expect(await store.getNoticeContext(reportId)).toMatchObject({ forcesWithWebhook: [forceId], lastOutcome: 'gone', episode: 3 });
     expect(await store.getNoticeContext('00000000-0000-4000-8000-000000000000')).toBeNull();
     expect(await store.getNoticeContext('not-a-uuid')).toBeNull();
+  });
+
+  it('decides in two statements: the context in one, the notification in one, none when there is nothing to write', async () => {
+    const { at } = h();
+    const { reportId } = await liveIllegalReport();
+    const { store, trips } = recordingStore(h().store);
+    expect(await store.getNoticeContext(reportId)).toMatchObject({ reportId, history: [], trace: null, forcesWithWebhook: [] });
+    expect(trips).toEqual(['SELECT r.id,']);
+    const { created } = await store.applyNotification({
+      reportId, newStatus: { to: 'notified', from: ['live'] }, notices: [notice(reportId, 'hotline-nl')], nextRealertAt: at(99), flag: 'unrouted', now: at(20),
+    });
+    expect(created).toHaveLength(1);
+    expect(await store.applyNotification({ reportId, notices: [], now: at(21) })).toEqual({ created: [] });
+    expect(trips).toEqual(['SELECT r.id,', 'WITH report']);
+    expect(await store.getNoticeContext(reportId)).toMatchObject({ status: 'notified', nextRealertAt: at(99), history: [{ kind: 'initial', createdAt: at(20) }] });
+  });
+
+  it('returns the notices created in the order given, skipping a key written before or repeated', async () => {
+    const { store, at } = h();
+    const { reportId } = await liveIllegalReport();
+    const n = (recipient: string) => notice(reportId, recipient, { kind: 'taskforce_alert', eventKey: `tf:${reportId}:${recipient}` });
+    await store.applyNotification({ reportId, notices: [n('b')], now: at(20) });
+    const { created } = await store.applyNotification({ reportId, notices: [n('d'), n('b'), n('a'), n('d'), n('c')], now: at(30) });
+    expect(created.map((c) => [c.recipientId, c.eventKey])).toEqual([['d', `tf:${reportId}:d`], ['a', `tf:${reportId}:a`], ['c', `tf:${reportId}:c`]]);
+    expect(new Set(created.map((c) => c.id)).size).toBe(3);
+    // history: by time, then event key
+    expect((await store.getNoticeContext(reportId))?.history.map((e) => [e.recipientId, e.createdAt])).toEqual([
+      ['b', at(20)], ['a', at(30)], ['c', at(30)], ['d', at(30)],
+    ]);
+  });
+
+  it('changes the decision time and flag whether or not the status change applies, and the status version only when it does', async () => {
+    const { store, at } = h();
+    const { reportId } = await liveIllegalReport();
+    const row = async () => (await store.sql.query<{ status: string; state_version: number; next_realert_at: Date | null; routing_flag: string | null }>(
+      'SELECT status, state_version, next_realert_at, routing_flag FROM reports WHERE id = $1', [reportId])).rows[0];
+    const before = await row();
+    await store.applyNotification({ reportId, newStatus: { to: 'notified', from: ['removed'] }, notices: [], nextRealertAt: at(50), flag: 'unrouted', now: at(20) });
+    expect(await row()).toEqual({ ...before, next_realert_at: at(50), routing_flag: 'unrouted' });
+    await store.applyNotification({ reportId, newStatus: { to: 'notified', from: ['live'] }, notices: [], now: at(21) });
+    expect(await row()).toEqual({ ...before, status: 'notified', state_version: Number(before?.state_version) + 1, next_realert_at: at(50), routing_flag: 'unrouted' });
+    await store.applyNotification({ reportId, notices: [], nextRealertAt: null, flag: null, now: at(22) });
+    expect(await row()).toMatchObject({ status: 'notified', next_realert_at: null, routing_flag: null });
+  });
+
+  it('carries the latest located trace with its databases', async () => {
+    const { store, at, unique } = h();
+    const { reportId } = await liveIllegalReport();
+    const located = unique('trace');
+    const databases = [{ role: 'country', databaseType: 'Test-Country', buildEpoch: '2031-01-01T00:00:00.000Z' }, { role: 'asn', type: 'Test-ASN', build: '7' }];
+    await store.sql.query(`INSERT INTO traces (id, report_id, created_at, ip, country, provenance) VALUES
+      ($1, $3, $4, '127.0.0.2', 'NL', $6::jsonb), ($2, $3, $5, NULL, NULL, '{}'::jsonb)`, [located, unique('trace'), reportId, at(5), at(8), JSON.stringify({ databases })]);
+    expect((await store.getNoticeContext(reportId))?.trace).toEqual({
+      id: located, databases: [{ role: 'country', type: 'Test-Country', build: '2031-01-01T00:00:00.000Z' }, { role: 'asn', type: 'Test-ASN', build: '7' }],
+    });
+  });
+
+  it('writes each notice once when two deciders race, and none when the surrounding transaction rolls back', async () => {
+    const { store, other, at } = h();
+    const { reportId } = await liveIllegalReport();
+    const planned = [notice(reportId, 'hotline-nl'), notice(reportId, 'tf-nl', { kind: 'taskforce_alert', eventKey: `tf:${reportId}` })];
+    const [x, y] = await Promise.all([
+      store.applyNotification({ reportId, notices: planned, nextRealertAt: at(99), now: at(20) }),
+      other.applyNotification({ reportId, notices: planned, nextRealertAt: at(99), now: at(20) }),
+    ]);
+    expect([...x.created, ...y.created].map((c) => c.recipientId).sort()).toEqual(['hotline-nl', 'tf-nl']);
+    const late = notice(reportId, 'le-star', { eventKey: `initial:${reportId}:1:le-star` });
+    await expect(store.sql.transaction(async (tx) => {
+      expect(await insertNotices(tx, [late], at(30))).toHaveLength(1);
+      throw new Error('rolled back');
+    })).rejects.toThrow('rolled back');
+    expect((await store.getNoticeContext(reportId))?.history.map((e) => e.recipientId)).toEqual(['hotline-nl', 'tf-nl']);
   });
 
   it('leases due notice decisions to one claimer until the planner sets the next time', async () => {
@@ -160,6 +255,28 @@ export function runOutboxConformance(h: () => OutboxHarness): void {
     expect(stats?.failedAttempts).toBeGreaterThanOrEqual(1);
   });
 
+  it('leases a claim to its sender until the lease runs out; then the next sender gets it under the same id', async () => {
+    const { store, other, at, unique } = h();
+    const { ids: [id] } = await pendingNotices(unique('lease'), [100]);
+    expect((await sendable(id as string, at(101))).attempts).toBe(0);
+    // the first sender died without recording: its 60 s lease still keeps every other sender away
+    expect(await other.beginNoticeSend(id as string, new Date(at(161).getTime() - 1), 60_000, 0)).toBe('leased');
+    expect(await other.beginNoticeSend(id as string, at(161), 60_000, 0)).toMatchObject({ id, attempts: 0, memberIds: [id] });
+    expect(await store.beginNoticeSend(id as string, at(162), 60_000, 0)).toBe('leased');
+  });
+
+  itTwoConnections('makes a second sender wait for the first one\'s claim and its record, then stand back', async () => {
+    const { store, at, unique } = h();
+    const { ids: [id] } = await pendingNotices(unique('waiter'), [100]);
+    const claim = (tx: SqlStore, now: Date) => tx.beginNoticeSend(id as string, now, 60_000, 0);
+    // the waiter re-reads the locked row once the first sender commits: it sees the lease
+    expect(await whileHeld((tx) => claim(tx, at(101)), () => claim(store, at(101)), true)).toBe('leased');
+    // …and, after the lease ran out, the record of the attempt
+    const sent = (tx: SqlStore) => tx.recordNoticeDelivery({ noticeId: id as string, now: at(102), channel: 'email', outcome: 'sent' });
+    expect(await whileHeld((tx) => claim(tx, at(200)).then(() => sent(tx)), () => claim(store, at(300)), true)).toBe('not_pending');
+    expect((await store.sql.query('SELECT status, attempts FROM notices WHERE id = $1', [id])).rows).toEqual([{ status: 'sent', attempts: 1 }]);
+  });
+
   it('holds back a notice whose report came under an evidence hold after it was written', async () => {
     const { store, at } = h();
     const { reportId } = await liveIllegalReport();
@@ -199,6 +316,99 @@ export function runOutboxConformance(h: () => OutboxHarness): void {
     const { rows } = await store.sql.query<{ id: string; status: string; batch_id: string | null }>(
       'SELECT id, status, batch_id FROM notices WHERE id = ANY($1::text[]) ORDER BY created_at', [ids]);
     expect(rows.map((r) => [r.status, r.batch_id])).toEqual([['sent', ids[0]], ['sent', ids[0]], ['sent', ids[0]], ['pending', null]]);
+    // every report of the batch was told about, the one left out was not
+    const statuses = await Promise.all(reports.map(async (r) => (await store.getNoticeContext(r.reportId))?.status));
+    expect(statuses).toEqual(['notified', 'notified', 'notified', 'live']);
+  });
+
+  it('gathers only fresh notices of the same target, recipient, kind and sequence, not leased, not held', async () => {
+    const { store, at, unique } = h();
+    const recipient = unique('gather');
+    const { ids, reportIds } = await pendingNotices(recipient, [100, 101, 103, 104, 105]);
+    const [, , tried, leased] = ids;
+    await store.sql.query('UPDATE notices SET attempts = 1 WHERE id = $1', [tried]);
+    await store.sql.query('UPDATE notices SET send_lease_until = $2 WHERE id = $1', [leased, at(500)]);
+    await store.sql.query('UPDATE reports SET hold_until = $2 WHERE id = $1', [reportIds[4], at(5000)]);
+    const { reportId } = await liveIllegalReport();
+    await store.applyNotification({ reportId, now: at(102), notices: [
+      notice(reportId, recipient, { kind: 'realert', sequence: 2, eventKey: unique('ra') }),
+      notice(reportId, recipient, { kind: 'report_removed', target: 'force', eventKey: unique('rr') }),
+    ] });
+    const leader = await sendable(ids[0] as string, at(200), 60_000);
+    expect(leader.memberIds).toEqual(ids.slice(0, 2));
+    expect(leader.reports.map((r) => r.id)).toEqual(reportIds.slice(0, 2));
+  });
+
+  itTwoConnections('gathers past a notice another sender holds locked, without waiting for it', async () => {
+    const { at, unique } = h();
+    const { ids } = await pendingNotices(unique('skip-locked'), [100, 101, 102]);
+    const lock = (tx: SqlStore) => tx.sql.query('SELECT id FROM notices WHERE id = $1 FOR UPDATE', [ids[1]]);
+    const leader = await whileHeld(lock, () => sendable(ids[0] as string, at(200), 60_000), false);
+    expect(leader.memberIds).toEqual([ids[0], ids[2]]);
+    expect((await sendable(ids[1] as string, at(200), 60_000)).memberIds).toEqual([ids[1]]);
+  });
+
+  it('gives each notice to one batch when senders of one recipient claim at once', async () => {
+    const { store, other, at, unique } = h();
+    const { ids } = await pendingNotices(unique('racing'), [100, 101, 102, 103, 104, 105]);
+    const claims = await Promise.all(ids.map((id, i) => (i % 2 === 0 ? store : other).beginNoticeSend(id, at(200), 60_000, 60_000)));
+    const claimed = claims.filter((c): c is NoticeToSend => typeof c !== 'string');
+    expect(claimed.length).toBeGreaterThanOrEqual(1);
+    for (const c of claimed) expect(c.memberIds[0]).toBe(c.id);
+    // the others travel in a claimed batch: every notice once, in exactly one message
+    expect(claims.filter((c) => typeof c === 'string').every((c) => c === 'in_batch')).toBe(true);
+    expect(claimed.flatMap((c) => c.memberIds).sort()).toEqual([...ids].sort());
+  });
+
+  it('defers a whole batch when its first notice\'s report comes under an evidence hold', async () => {
+    const { store, at, unique } = h();
+    const { ids, reportIds } = await pendingNotices(unique('held-batch'), [100, 101]);
+    const leader = await sendable(ids[0] as string, at(200), 60_000);
+    expect(leader.memberIds).toEqual(ids);
+    await store.recordNoticeDelivery({ noticeId: leader.id, now: at(201), channel: 'email', outcome: 'retry', notBefore: at(300), error: 'smtp_451' });
+    await store.sql.query('UPDATE reports SET hold_until = $2 WHERE id = $1', [reportIds[0], at(5000)]);
+    expect(await store.beginNoticeSend(leader.id, at(300), 60_000, 60_000)).toBe('held');
+    const { rows } = await store.sql.query('SELECT not_before, next_attempt_at FROM notices WHERE id = ANY($1::text[])', [ids]);
+    expect(rows).toEqual([{ not_before: at(5000), next_attempt_at: at(5000) }, { not_before: at(5000), next_attempt_at: at(5000) }]);
+    expect((await sendable(leader.id, at(5000), 60_000)).memberIds).toEqual(ids);
+  });
+
+  it('counts each attempt once in its endpoint\'s statistics; only an initial notice sent makes its report notified', async () => {
+    const { store, at, unique } = h();
+    const recipient = unique('stats');
+    const stats = async () => (await store.listEndpointStats()).find((e) => e.target === 'recipient' && e.id === recipient);
+    const row = async (id: string) => (await store.sql.query(
+      'SELECT status, attempts, sent_at, not_before, next_attempt_at, send_lease_until, channel, last_status, last_error FROM notices WHERE id = $1', [id])).rows[0];
+    const { reportId } = await liveIllegalReport();
+    const realert = await store.applyNotification({ reportId, now: at(100), notices: [notice(reportId, recipient, { kind: 'realert', sequence: 2, eventKey: unique('ra') })] });
+    const realertId = realert.created[0]?.id as string;
+    await sendable(realertId, at(101));
+    await store.recordNoticeDelivery({ noticeId: realertId, now: at(102), channel: null, outcome: 'failed', error: 'recipient_not_in_directory' });
+    expect(await row(realertId)).toMatchObject({ status: 'failed', attempts: 1, next_attempt_at: null, send_lease_until: null, channel: null, last_error: 'recipient_not_in_directory' });
+    expect((await store.getNoticeContext(reportId))?.status).toBe('live');
+    expect(await stats()).toEqual({
+      target: 'recipient', id: recipient, delivered: 0, failedAttempts: 1, givenUp: 1, lastSuccessAt: null, lastFailureAt: at(102),
+      lastError: 'recipient_not_in_directory', lastStatus: null, disabledAt: null, disabledUrl: null,
+    });
+
+    const initial = await store.applyNotification({ reportId, now: at(110), notices: [notice(reportId, recipient)] });
+    const id = initial.created[0]?.id as string;
+    await sendable(id, at(111));
+    await store.recordNoticeDelivery({ noticeId: id, now: at(112), channel: 'webhook', outcome: 'retry', notBefore: at(300), error: 'http_503', httpStatus: 503 });
+    expect(await row(id)).toMatchObject({ status: 'pending', attempts: 1, not_before: at(300), next_attempt_at: at(300), send_lease_until: null, last_status: 503, last_error: 'http_503' });
+    expect(await stats()).toMatchObject({ delivered: 0, failedAttempts: 2, givenUp: 1, lastFailureAt: at(112), lastError: 'http_503', lastStatus: 503 });
+
+    await sendable(id, at(300));
+    await store.recordNoticeDelivery({ noticeId: id, now: at(301), channel: 'webhook', outcome: 'sent', httpStatus: 200 });
+    const afterSent = await stats();
+    // a success keeps the last failure's time and error for operators
+    expect(afterSent).toMatchObject({ delivered: 1, failedAttempts: 2, givenUp: 1, lastSuccessAt: at(301), lastFailureAt: at(112), lastError: 'http_503', lastStatus: 200 });
+    expect(await row(id)).toMatchObject({ status: 'sent', attempts: 2, sent_at: at(301), not_before: null, next_attempt_at: null, last_error: null });
+    expect((await store.getNoticeContext(reportId))?.status).toBe('notified');
+    // recorded again (a job retried after a crash): nothing changes
+    await store.recordNoticeDelivery({ noticeId: id, now: at(302), channel: 'webhook', outcome: 'sent', httpStatus: 200 });
+    expect(await stats()).toEqual(afterSent);
+    expect(await row(id)).toMatchObject({ attempts: 2, sent_at: at(301) });
   });
 
   it('flags an endpoint a 410 disabled, for that URL, until re-enabled', async () => {

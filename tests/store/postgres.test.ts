@@ -15,7 +15,7 @@ import { createTestDatabase } from '../support/test-env.js';
 import { runStoreConformance, type StoreHarness } from './store-conformance.js';
 
 describe('Store conformance: PostgreSQL', () => {
-  runStoreConformance(async (): Promise<StoreHarness> => {
+  runStoreConformance('postgres', async (): Promise<StoreHarness> => {
     const db = await createTestDatabase();
     const clients: PgClient[] = [];
     return {
