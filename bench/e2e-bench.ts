@@ -3,17 +3,23 @@
  * illegal`, across a loopback fleet in several "countries" with injected latency → every one
  * first-checked, traced and its country's hotline notified (webhook sink).
  *
- *   npx tsx bench/e2e-bench.ts [--urls 2000] [--hosts 8] [--latency 20] [--concurrency 64] [--timeout 300]
+ *   npx tsx bench/e2e-bench.ts [--urls 2000] [--hosts 8] [--latency 20] [--per-host 8] [--timeout 300] [--log FILE]
+ *
+ * `--log FILE` keeps the daemon's log lines (outcomes, timings; never content) for a timeline;
+ * `--profile DIR` has the daemon write a V8 CPU profile there when it exits.
  *
  * Measured in one run:
  * - end-to-end first checks/s: from the submission's POST to the last "check done";
  * - its ratio to a raw undici loop over the same URLs at the same concurrency (fleet hosts ×
  *   per-host limit), and to a no-op BullMQ job loop of the same count and worker concurrency;
  * - submission → first notice delivered, p50/p99 (webhook sink arrival times; target p99 ≤ 5 s);
- * - peak RSS of this process (daemon, world and clients together) and Redis `used_memory`.
+ * - the daemon's peak RSS, Redis `used_memory`, and PostgreSQL transactions per URL.
  *
- * The daemon runs in this process (all roles) on a PostgreSQL database the bench creates and
- * drops, and the machine's Redis under a unique prefix whose keys are removed at the end.
+ * The daemon runs as it is deployed: its own process (`node bin/vigil.js start --role all`), on a
+ * PostgreSQL database the bench creates and drops, and the machine's Redis under a unique prefix
+ * whose keys are removed at the end. The world (fleet, DNS, RDAP, webhook sink) and both
+ * baselines run in this process, so the daemon does not share its event loop with the servers it
+ * checks — as it never does in production.
  *
  * SAFETY: every server binds loopback (127.0.0.0/8); host names resolve through the world's own
  * DNS server; content is synthetic. Bounded: N URLs, a deadline (`--timeout` seconds), then
@@ -21,31 +27,34 @@
  */
 import { randomBytes } from 'node:crypto';
 import { promises as dnsPromises } from 'node:dns';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import { pino } from 'pino';
+import pg from 'pg';
 import { Agent, request } from 'undici';
-import { parseConfig } from '../config/load-config.js';
-import { startDaemon, type RunningDaemon } from '../daemon/start-daemon.js';
+import { stringify } from 'yaml';
 import { queuePrefix } from '../queue/queue-names.js';
+import { baseEnv, freePort, runVigil, type VigilProcess } from '../tests/support/daemon-process.js';
 import { createTestDatabase, TEST_REDIS_URL, uniqueId } from '../tests/support/test-env.js';
 import { startWorld, type World } from '../tests/world/world.js';
 
-interface Options { urls: number; hosts: number; latency: number; perHost: number; timeout: number }
+interface Options { urls: number; hosts: number; latency: number; perHost: number; timeout: number; log: string | null; profile: string | null }
 
 function parseArgs(argv: readonly string[]): Options {
-  const o: Options = { urls: 2_000, hosts: 8, latency: 20, perHost: 8, timeout: 300 };
+  const o: Options = { urls: 2_000, hosts: 8, latency: 20, perHost: 8, timeout: 300, log: null, profile: null };
   for (let i = 0; i < argv.length; i += 2) {
     const key = argv[i]?.replace(/^--/, '');
+    if ((key === 'log' || key === 'profile') && argv[i + 1]) {
+      o[key] = path.resolve(argv[i + 1]!);
+      continue;
+    }
     const value = Number(argv[i + 1]);
-    const map: Record<string, keyof Options> = { urls: 'urls', hosts: 'hosts', latency: 'latency', 'per-host': 'perHost', timeout: 'timeout' };
+    const map: Record<string, Exclude<keyof Options, 'log' | 'profile'>> = { urls: 'urls', hosts: 'hosts', latency: 'latency', 'per-host': 'perHost', timeout: 'timeout' };
     const field = key ? map[key] : undefined;
-    if (!field || !Number.isFinite(value) || value < 0) throw new Error(`usage: --urls N --hosts 1-8 --latency MS --per-host N --timeout S (bad ${argv[i]})`);
+    if (!field || !Number.isFinite(value) || value < 0) throw new Error(`usage: --urls N --hosts 1-8 --latency MS --per-host N --timeout S --log FILE --profile DIR (bad ${argv[i]})`);
     o[field] = value;
   }
   o.urls = Math.min(100_000, Math.max(1, Math.floor(o.urls)));
@@ -64,6 +73,49 @@ const round = (n: number, d = 1): number => Math.round(n * 10 ** d) / 10 ** d;
 async function redisUsedMemory(redis: Redis): Promise<number> {
   const info = await redis.info('memory');
   return Number(/used_memory:(\d+)/.exec(info)?.[1] ?? NaN);
+}
+
+/** A process's peak resident set (VmHWM), MiB; NaN when /proc does not say. */
+function peakRssMiB(pid: number): number {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) / 1024;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Committed transactions of one database so far (every statement outside BEGIN…COMMIT is one). */
+async function committedTransactions(databaseUrl: string): Promise<number> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    // the statistics snapshot of this session would hide the daemon's newer commits
+    await client.query('SELECT pg_stat_clear_snapshot()');
+    const { rows } = await client.query<{ n: string }>('SELECT xact_commit AS n FROM pg_stat_database WHERE datname = current_database()');
+    return Number(rows[0]?.n ?? NaN);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Calls `onLine` with each JSON log line the daemon prints to stdout. */
+function followLog(daemon: VigilProcess, onLine: (line: { msg?: string }) => void): void {
+  let pending = '';
+  daemon.child.stdout!.on('data', (chunk: Buffer) => {
+    pending += chunk.toString();
+    let index;
+    while ((index = pending.indexOf('\n')) >= 0) {
+      const line = pending.slice(0, index);
+      pending = pending.slice(index + 1);
+      if (!line.startsWith('{')) continue;
+      try {
+        onLine(JSON.parse(line) as { msg?: string });
+      } catch {
+        // not a log line
+      }
+    }
+  });
 }
 
 /** The raw baseline: undici requests over the same URLs, `concurrency` at a time, world DNS. */
@@ -128,7 +180,7 @@ async function main(): Promise<void> {
   const countries = Object.fromEntries(COUNTRIES.slice(0, o.hosts).map((c, i) => [`127.0.0.${i + 2}`, c]));
   let world: World | undefined;
   let db: Awaited<ReturnType<typeof createTestDatabase>> | undefined;
-  let daemon: RunningDaemon | undefined;
+  let daemon: VigilProcess | undefined;
   let dataDir: string | undefined;
   const prefix = uniqueId('e2ebench');
   const redis = new Redis(TEST_REDIS_URL);
@@ -142,12 +194,8 @@ async function main(): Promise<void> {
     dataDir = mkdtempSync(path.join(os.tmpdir(), 'vigil-e2e-bench-'));
     const w = world.config();
     const secret = `whsec_${Buffer.from(`synthetic-bench-secret-${randomBytes(4).toString('hex')}`).toString('base64')}`;
-    const config = parseConfig({
-      dataDir,
-      http: { port: 0 },
-      auth: { adminToken: ADMIN },
-      storage: { databaseUrl: db.url },
-      queue: { redisUrl: TEST_REDIS_URL, prefix, dispatchInterval: '100ms', workerConcurrency: concurrency },
+    const config = {
+      queue: { prefix, dispatchInterval: '100ms', workerConcurrency: concurrency },
       crawler: {
         dnsServers: w.crawler.dnsServers, allowNetworks: w.crawler.allowNetworks, timeouts: { connect: '5s', total: '20s' },
         concurrency, perHostConcurrency: o.perHost, browser: { enabled: false },
@@ -161,35 +209,44 @@ async function main(): Promise<void> {
           channel: { webhook: { url: world!.webhooks.url(`/${c.toLowerCase()}`), secret } },
         })),
       },
-    }, {});
+    };
+    const configFile = path.join(dataDir, 'vigil.yaml');
+    writeFileSync(configFile, stringify(config));
+    const port = await freePort();
+    daemon = runVigil(['start', '--role', 'all', '--config', configFile], {
+      cwd: dataDir,
+      env: baseEnv({
+        DATABASE_URL: db.url, REDIS_URL: TEST_REDIS_URL, VIGIL_DATA_DIR: path.join(dataDir, 'data'), VIGIL_HTTP_PORT: String(port),
+        VIGIL_ADMIN_TOKEN: ADMIN, VIGIL_LOG_LEVEL: 'info',
+      }),
+      nodeArgs: o.profile ? ['--cpu-prof', `--cpu-prof-dir=${o.profile}`] : [],
+    });
+    const daemonUrl = `http://127.0.0.1:${port}`;
     let checksDone = 0;
     let lastCheckAt = 0;
     let tracesDone = 0;
     let lastTraceAt = 0;
     let resolveChecked!: () => void;
     const allChecked = new Promise<void>((r) => { resolveChecked = r; });
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        const text = chunk.toString();
-        if (text.includes('"msg":"check done"')) {
-          checksDone++;
-          lastCheckAt = performance.now();
-          if (checksDone >= o.urls) resolveChecked();
-        } else if (text.includes('"msg":"trace done"')) {
-          tracesDone++;
-          lastTraceAt = performance.now();
-        }
-        done();
-      },
+    followLog(daemon, (line) => {
+      if (line.msg === 'check done') {
+        checksDone++;
+        lastCheckAt = performance.now();
+        if (checksDone >= o.urls) resolveChecked();
+      } else if (line.msg === 'trace done') {
+        tracesDone++;
+        lastTraceAt = performance.now();
+      }
     });
-    daemon = await startDaemon({ config, role: 'all', log: pino({ level: 'info' }, sink) });
+    await daemon.waitForLog((line) => line.msg === 'vigil started', 60_000);
     const api = async <T>(p: string, json: unknown): Promise<{ status: number; body: T }> => {
-      const res = await request(`${daemon!.url}${p}`, {
+      const res = await request(`${daemonUrl}${p}`, {
         method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify(json),
       });
       return { status: res.statusCode, body: (await res.body.json()) as T };
     };
     if ((await api('/v1/forces', { id: 'bench', name: 'Bench force' })).status !== 201) throw new Error('could not create the force');
+    const transactionsBefore = await committedTransactions(db.url);
 
     const urls = Array.from({ length: o.urls }, (_, i) => world!.url(world!.hosts[i % o.hosts]!.address, `/page.html?e2e=${i}`));
     const pending = new Set(urls.map((u) => new URL(u).href));
@@ -228,8 +285,13 @@ async function main(): Promise<void> {
     const redisMemory = await redisUsedMemory(redis);
     const prefixKeys = (await redis.keys(`${queuePrefix(prefix)}:*`)).length;
     const latencies = [...firstNoticeAt.values()].map((at) => (at - t0Wall) / 1000).sort((a, b) => a - b);
-    await daemon.stop('bench done');
+    const transactions = (await committedTransactions(db.url)) - transactionsBefore;
+    const daemonPeakRss = peakRssMiB(daemon.child.pid!);
+    daemon.child.kill('SIGTERM');
+    const exit = await daemon.exited;
+    if (o.log) writeFileSync(o.log, daemon.stdout());
     daemon = undefined;
+    if (exit.code !== 0) console.error(`the daemon exited with ${exit.code ?? exit.signal} on SIGTERM`);
 
     console.log('raw undici loop and no-op BullMQ loop (same URLs / count, same concurrency)…');
     const raw = await rawLoop(urls, concurrency, w.crawler.dnsServers[0]!);
@@ -253,7 +315,9 @@ async function main(): Promise<void> {
         p50Seconds: round(percentile(latencies, 50), 2), p99Seconds: round(percentile(latencies, 99), 2), maxSeconds: round(latencies.at(-1) ?? NaN, 2),
         targetP99Seconds: 5, met: notified === 'ok' && percentile(latencies, 99) <= 5,
       },
-      peakRssMiB: round(peakRss / 2 ** 20),
+      daemonPeakRssMiB: round(daemonPeakRss),
+      benchPeakRssMiB: round(peakRss / 2 ** 20),
+      postgres: { transactions, perUrl: round(transactions / o.urls, 1), note: 'xact_commit of the bench database while the URLs were checked and notified (a statement outside BEGIN…COMMIT counts as one)' },
       redis: { usedMemoryMiB: round(redisMemory / 2 ** 20, 2), note: 'the shared Redis as a whole, read before cleanup', prefixKeys },
     };
     mkdirSync(path.join(here, 'results'), { recursive: true });
@@ -262,7 +326,10 @@ async function main(): Promise<void> {
     if (checked !== 'ok' || notified !== 'ok') process.exitCode = 1;
   } finally {
     clearInterval(rssTimer);
-    await daemon?.stop('bench ending').catch(() => undefined);
+    if (daemon) {
+      daemon.child.kill('SIGTERM');
+      await daemon.exited;
+    }
     const keys = await redis.keys(`${queuePrefix(prefix)}:*`).catch(() => [] as string[]);
     for (let i = 0; i < keys.length; i += 1000) await redis.del(...keys.slice(i, i + 1000));
     await redis.quit();

@@ -127,13 +127,26 @@ export class HttpFetcher implements Fetcher {
       return failure('timeout', 'aborted', url.href, 0, started);
     }
 
-    const deadline = AbortSignal.timeout(this.options.totalTimeoutMs);
-    const signal = request.signal ? AbortSignal.any([deadline, request.signal]) : deadline;
+    // One controller for the deadline and the caller's signal. (AbortSignal.timeout/any would do
+    // the same with a timer left for the garbage collector and a composite signal per fetch;
+    // this timer is cleared as soon as the work has stopped.)
+    const controller = new AbortController();
+    const { signal } = controller;
+    const deadline = setTimeout(() => controller.abort(new DOMException('The operation timed out.', 'TimeoutError')), this.options.totalTimeoutMs);
+    deadline.unref();
+    const callerSignal = request.signal;
+    const onCallerAbort = (): void => controller.abort(callerSignal?.reason);
+    if (callerSignal?.aborted) onCallerAbort();
+    else callerSignal?.addEventListener('abort', onCallerAbort, { once: true });
     // durationMs of a fetch that ran is its own time, from the slot on (the deadline's span)
     const progress: Progress = { url, redirects: 0, started: performance.now() };
     const work = this.follow(progress, request, guarded, signal);
     // The slot is held until the work itself has stopped, not just until the caller is answered.
-    void work.finally(release);
+    void work.finally(() => {
+      clearTimeout(deadline);
+      callerSignal?.removeEventListener('abort', onCallerAbort);
+      release();
+    });
 
     // undici does not fail a request that is still waiting for its connection (e.g. a slow
     // DNS answer) when the signal aborts, so the deadline is enforced here as well.

@@ -19,7 +19,7 @@ import { parseCidrList } from '../crawler/address-policy.js';
 import { createGuardedAgent } from '../crawler/guarded-agent.js';
 import { cadenceFromConfig, decideNotices } from '../notifier/decide-notices.js';
 import { createEmailChannel } from '../notifier/email-channel.js';
-import { createOutboxDispatcher, type NotifyJobSink, type OutboxDispatcher } from '../notifier/outbox-dispatcher.js';
+import { createOutboxDispatcher, notifyJobId, type NotifyJobSink, type OutboxDispatcher } from '../notifier/outbox-dispatcher.js';
 import type { SendNoticeDeps } from '../notifier/send-notice.js';
 import { createWebhookChannel } from '../notifier/webhook-channel.js';
 import { createDnsResolver } from '../tracing/dns-resolver.js';
@@ -74,6 +74,27 @@ export async function createNotifySender(options: { config: Readonly<VigilConfig
   };
 }
 
+/** Deciding one report's notices now, and queueing what it wrote (see createNoticeDecider). */
+export type NoticeDecider = (reportId: string) => Promise<void>;
+
+/**
+ * Decide a report's notices as soon as something made the decision due (a trace that starts or
+ * moves routing), instead of at the outbox dispatcher's next tick, and queue the notices it wrote
+ * under the job id of their first dispatch (`notify.<id>`): when the dispatcher leases them too,
+ * its add is the same job. With `notices.batchWindow` set, notices are left to the dispatcher,
+ * which gathers them after the window. Deciding is idempotent (notices are keyed by event), so a
+ * decision the dispatcher makes at the same time writes nothing twice.
+ */
+export function createNoticeDecider(options: { config: Readonly<VigilConfig>; store: Store; queue: NotifyJobSink; clock: Clock; log: Logger }): NoticeDecider {
+  const { config, store, clock } = options;
+  const decideDeps = { store, directory: config.directory, schedule: cadenceFromConfig(config), clock, log: options.log.child({ component: 'notifier' }) };
+  return async (reportId) => {
+    const decided = await decideNotices(reportId, decideDeps);
+    if (!decided || decided.created.length === 0 || config.notices.batchWindow > 0) return;
+    await options.queue.addBulk(decided.created.map((n) => ({ name: 'notify' as const, data: { noticeId: n.id }, opts: { jobId: notifyJobId(n.id, 1) } })));
+  };
+}
+
 /** The scheduler's outbox loop: due notice decisions, then due notices into the `notify` queue. */
 export function createNoticeDispatcher(options: { config: Readonly<VigilConfig>; store: Store; queue: NotifyJobSink; clock: Clock; log: Logger }): OutboxDispatcher {
   const { config, store, clock } = options;
@@ -87,5 +108,6 @@ export function createNoticeDispatcher(options: { config: Readonly<VigilConfig>;
     log,
     batchWindowMs: config.notices.batchWindow,
     intervalMs: config.queue.dispatchInterval,
+    decisionConcurrency: config.queue.workerConcurrency,
   });
 }

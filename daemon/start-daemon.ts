@@ -34,7 +34,7 @@ import { connectRedis, type RedisHandle } from '../queue/redis-connection.js';
 import { openStore } from '../store/open-store.js';
 import { createDnsResolver } from '../tracing/dns-resolver.js';
 import { probeBrowser } from './browser-probe.js';
-import { createNoticeDispatcher, createNotifySender } from './notifier-parts.js';
+import { createNoticeDecider, createNoticeDispatcher, createNotifySender } from './notifier-parts.js';
 import { runShutdown, type ShutdownStep } from './shutdown.js';
 import { createTraceParts } from './trace-parts.js';
 
@@ -172,20 +172,22 @@ export async function startDaemon(options: { config: Readonly<VigilConfig>; role
     }, {
       createConnection: () => redis.createConnection('worker'),
       prefix: config.queue.prefix,
-      concurrency: 16,
+      concurrency: config.queue.workerConcurrency,
       lockDuration: config.queue.lockDuration,
       log: log.child({ component: 'worker', queue: 'notify' }),
     }));
     // Tracing: where live content is hosted (the check job asks for traces; a trace that starts or
     // moves routing makes the report's notice decision due).
     const traceParts = await createTraceParts({ config, resolver, clock: systemClock, log });
+    // a trace that makes the notice decision due decides it at once (the dispatcher is the net)
+    const decideNow = createNoticeDecider({ config, store, queue: queues.notify, clock: systemClock, log });
     steps.push({ name: 'fetcher', run: () => traceParts.close() });
     workers.push(createSupervisedWorker('trace', async (payload, { signal, log: jobLog }) => {
-      await runTraceJob(payload, { store, tracer: traceParts.tracer, clock: systemClock, log: jobLog }, signal);
+      await runTraceJob(payload, { store, tracer: traceParts.tracer, clock: systemClock, log: jobLog, onDecisionDue: decideNow }, signal);
     }, {
       createConnection: () => redis.createConnection('worker'),
       prefix: config.queue.prefix,
-      concurrency: 16,
+      concurrency: config.queue.workerConcurrency,
       lockDuration: config.queue.lockDuration,
       log: log.child({ component: 'worker', queue: 'trace' }),
     }));

@@ -32,6 +32,12 @@ export interface TraceJobDeps {
   log: Logger;
   /** id of a trace without a check. @default randomUUID */
   newId?: () => string;
+  /**
+   * Told when this trace made the report's notice decision due, to decide it now rather than at
+   * the outbox dispatcher's next tick (daemon/ wires the notifier's decider). A failure is only
+   * logged: the decision stays due and the dispatcher makes it. @default none
+   */
+  onDecisionDue?: (reportId: string) => Promise<unknown>;
 }
 
 export interface TraceJobResult {
@@ -82,6 +88,13 @@ export async function runTraceJob(payload: TracePayload, deps: TraceJobDeps, sig
     traceId, applied: recorded.applied, decideNow: recorded.decideNow, country: record.hosting.country, asn: record.hosting.asn,
     viaCdn: record.hosting.viaCdn, ipSource: record.ipSource, contactStatus: record.contactStatus, previousCountry: recorded.previous?.country ?? null,
   }, recorded.applied ? 'trace done' : 'trace already recorded; not applied again');
+  if (recorded.decideNow && deps.onDecisionDue) {
+    try {
+      await deps.onDecisionDue(report.id);
+    } catch (err) {
+      log.warn({ err }, 'deciding notices after the trace failed; the outbox dispatcher decides them');
+    }
+  }
   return { traceId, applied: recorded.applied, decideNow: recorded.decideNow, country: record.hosting.country };
 }
 

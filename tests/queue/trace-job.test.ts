@@ -96,6 +96,29 @@ describe('runTraceJob', () => {
     expect((await traceRows(id)).map((t) => t.country)).toEqual(['NL', 'NL', 'DE']);
   });
 
+  it('decides the notices at once when the trace made the decision due; a failing decider is logged, the decision stays due', async () => {
+    const clock = new FakeClock(T0);
+    const tracer = new ScriptedTracer(NL, clock);
+    const { id } = await liveIllegal();
+    const told: string[] = [];
+    const run = (onDecisionDue: (reportId: string) => Promise<unknown>, log = captureLog()) =>
+      runTraceJob({ reportId: id }, { store: db.store, tracer, clock, log: log.log, onDecisionDue });
+    expect(await run(async (reportId) => { told.push(reportId); })).toMatchObject({ decideNow: true });
+    expect(told).toEqual([id]);
+    // the same country again: nothing due, the decider is not called
+    clock.advance(H);
+    expect(await run(async (reportId) => { told.push(reportId); })).toMatchObject({ decideNow: false });
+    expect(told).toEqual([id]);
+
+    await db.store.sql.query('UPDATE reports SET next_realert_at = NULL WHERE id = $1', [id]);
+    tracer.hosting = DE;
+    clock.advance(H);
+    const log = captureLog();
+    expect(await run(() => Promise.reject(new Error('decider down')), log)).toMatchObject({ applied: true, decideNow: true, country: 'DE' });
+    expect(log.lines().some((l) => l.msg === 'deciding notices after the trace failed; the outbox dispatcher decides them')).toBe(true);
+    expect(await realertAt(id)).toEqual(clock.now());
+  });
+
   it('drops traces of missing and closed reports without tracing', async () => {
     const clock = new FakeClock(T0);
     const tracer = new ScriptedTracer(NL, clock);

@@ -28,8 +28,9 @@ export interface VigilProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-export function runVigil(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): VigilProcess {
-  const child = spawn(process.execPath, [VIGIL_BIN, ...args], {
+/** `nodeArgs`: flags for node itself, before the script (e.g. `--cpu-prof`, which NODE_OPTIONS refuses). */
+export function runVigil(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; nodeArgs?: string[] } = {}): VigilProcess {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), VIGIL_BIN, ...args], {
     cwd: options.cwd,
     env: { ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
