@@ -4,6 +4,7 @@
  * chunk by chunk and never kept; only the absolute URLs of media references are. Which
  * attributes count, and how a value becomes a URL, is in core/media-refs.ts.
  */
+import { StringDecoder } from 'node:string_decoder';
 import { MAX_MEDIA_REFS } from '../core/fetcher.js';
 import {
   IMG_SRC_ATTRIBUTES,
@@ -42,7 +43,7 @@ export class MediaRefCollector {
   private capped = false;
   private resolver: RefResolver;
   private baseSeen = false;
-  private readonly decoder = new TextDecoder('utf-8');
+  private readonly decoder = new StringDecoder('utf8');
   private readonly scanner: HtmlTagScanner;
 
   /**
@@ -56,12 +57,17 @@ export class MediaRefCollector {
 
   /** Feed the next decoded body bytes (UTF-8; a character split across chunks is kept whole). */
   write(chunk: Uint8Array): void {
-    this.scanner.write(this.decoder.decode(chunk, { stream: true }));
+    this.scanner.write(this.decoder.write(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)));
+  }
+
+  /** Feed the next piece of the page as text (already decoded by the caller), instead of bytes. */
+  writeText(text: string): void {
+    this.scanner.write(text);
   }
 
   /** The body has ended (or was cut): the references found. */
   end(): CollectedRefs {
-    this.scanner.write(this.decoder.decode());
+    this.scanner.write(this.decoder.end());
     this.scanner.end();
     return { refs: [...this.refs], capped: this.capped };
   }

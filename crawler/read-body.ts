@@ -9,6 +9,7 @@
  * `metadata`; under `hash` they are read only to be hashed.
  */
 import type { Readable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 import { findHashListMatch, type HashLookup } from '../core/content-digests.js';
 import type { ContentDigests, HashListMatch, MediaPolicy } from '../core/fetcher.js';
 import { BodyHasher } from './body-hasher.js';
@@ -73,23 +74,27 @@ export function discardBody(body: Readable): void {
   body.destroy();
 }
 
-/** The first bytes of a text body, decoded as UTF-8; lower-cased at the end. */
+/**
+ * The start of a text body, lower-cased at the end: the decoded text of its first `limit` bytes
+ * (ASCII: exactly; where the limit falls inside a chunk of multi-byte text, at most `limit`
+ * characters of that chunk).
+ */
 class TextSampler {
-  private readonly decoder = new TextDecoder('utf-8');
   private text = '';
   private taken = 0;
 
   constructor(private readonly limit: number) {}
 
-  write(chunk: Uint8Array): void {
+  /** `text`: the chunk's bytes decoded (by the body's one decoder) */
+  write(byteLength: number, text: string): void {
     if (this.taken >= this.limit) return;
-    const part = chunk.subarray(0, this.limit - this.taken);
-    this.taken += part.length;
-    this.text += this.decoder.decode(part, { stream: true });
+    const room = this.limit - this.taken;
+    this.taken += Math.min(room, byteLength);
+    this.text += byteLength <= room ? text : text.slice(0, room);
   }
 
   end(): string {
-    return (this.text + this.decoder.decode()).toLowerCase();
+    return this.text.toLowerCase();
   }
 }
 
@@ -135,6 +140,9 @@ export async function readBody(
     : null;
   const collector = decoded && HTML_TYPES.has(type) && limits.url !== undefined ? new MediaRefCollector(limits.url) : null;
   const hasher = decoded && hashing && (media || limits.hashAnyType === true) ? new BodyHasher() : null;
+  // UTF-8 with a character split across chunks kept whole; Node's decoder, which is much cheaper
+  // per chunk than TextDecoder in streaming mode
+  const text = sampler !== null || collector !== null ? new StringDecoder('utf8') : null;
 
   const encoded = { truncated: false };
   let bytes = 0;
@@ -148,8 +156,12 @@ export async function readBody(
       if (chunk.length > room) truncated = true;
       const kept = truncated ? chunk.subarray(0, room) : chunk;
       bytes += kept.length;
-      sampler?.write(kept);
-      collector?.write(kept);
+      if (text !== null) {
+        // decoded once for the sample and the references
+        const decoded = text.write(kept as Buffer);
+        sampler?.write(kept.length, decoded);
+        collector?.writeText(decoded);
+      }
       hasher?.update(kept);
       if (truncated) break; // leaving the loop closes every decoding stage and the socket
     }
@@ -161,6 +173,13 @@ export async function readBody(
   }
   truncated ||= encoded.truncated;
 
+  if (text !== null) {
+    const rest = text.end();
+    if (rest !== '') {
+      sampler?.write(0, rest);
+      collector?.writeText(rest);
+    }
+  }
   const refs = collector?.end() ?? null;
   const digests = hasher !== null && !truncated ? hasher.digest() : null;
   return {
