@@ -1,8 +1,10 @@
 /**
  * What the randomized fault series (`npm run test:faults`) needs beyond tests/faults/support.ts:
- * a seeded random source, a TCP gate in front of the webhook sink that can be taken down (the
- * port refuses connections) and brought back on the same port, and a private redis-server that
- * can be killed with SIGKILL and started again on the same port.
+ * a seeded random source, a TCP gate in front of a sink (webhook or SMTP) that can be taken down
+ * (the port refuses connections) and brought back on the same port, a private redis-server that
+ * can be killed with SIGKILL and started again on the same port, and a counter of things under way.
+ * (The private PostgreSQL server is in private-postgres.ts, the routes in fault-route.ts, the
+ * receivers' view in sink-events.ts.)
  *
  * Loopback only; every fault hits only servers this suite started itself.
  */
@@ -24,7 +26,10 @@ export function seededRandom(seed: number): () => number {
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** A TCP forwarder 127.0.0.1:port → 127.0.0.1:target that can be switched off (refusing) and on. */
+/**
+ * A TCP forwarder 127.0.0.1:port → 127.0.0.1:target that can be switched off (refusing; open
+ * connections are cut) and on. Protocol-blind: it fronts the webhook sink and the SMTP sink alike.
+ */
 export interface Gate {
   port: number;
   readonly up: boolean;
@@ -105,4 +110,20 @@ export async function startRestartableRedis(): Promise<RestartableRedis> {
     },
     stop: () => current.stop(),
   };
+}
+
+/** How many of something are under way (starts, outages), with a wait for "none". */
+export class Counter {
+  #n = 0;
+  #waiters: (() => void)[] = [];
+  get n(): number { return this.#n; }
+  inc(): void { this.#n++; }
+  dec(): void {
+    this.#n = Math.max(0, this.#n - 1);
+    if (this.#n === 0) this.#waiters.splice(0).forEach((w) => w());
+  }
+  /** Resolves when none is under way (at once if none is). Re-check `n` after it: another may have begun. */
+  whenZero(): Promise<void> {
+    return this.#n === 0 ? Promise.resolve() : new Promise((r) => this.#waiters.push(r));
+  }
 }

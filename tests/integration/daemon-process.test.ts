@@ -9,7 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { request } from 'undici';
 import { afterAll, describe, expect, it } from 'vitest';
-import { TEST_REDIS_URL, uniqueId } from '../support/test-env.js';
+import { queuePrefix } from '../../queue/queue-names.js';
+import { removeQueueKeys, TEST_REDIS_URL, uniqueId } from '../support/test-env.js';
 import { baseEnv, freePort, runVigil } from '../support/daemon-process.js';
 
 const dirs: string[] = [];
@@ -18,7 +19,17 @@ function tempDir(): string {
   dirs.push(dir);
   return dir;
 }
-afterAll(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
+/** queue prefixes the tests used on the shared Redis */
+const prefixes: string[] = [];
+afterAll(async () => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  for (const p of prefixes) await removeQueueKeys(queuePrefix(p));
+});
+const newPrefix = (): string => {
+  const p = uniqueId('vp');
+  prefixes.push(p);
+  return p;
+};
 
 describe('vigil start (process)', () => {
   it('a bad configuration file stops start-up naming the key path and the reason', async () => {
@@ -99,10 +110,28 @@ describe('vigil start (process)', () => {
     expect(redisGone).toBe(true);
   }, 90_000);
 
+  it('a SIGTERM while it is still starting stops it in order once it is up: exit 0', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'vigil.yaml');
+    writeFileSync(file, `queue:\n  prefix: ${newPrefix()}\n`);
+    const vigil = runVigil(['start', '--role', 'all', '--config', file], {
+      env: { ...baseEnv(), REDIS_URL: TEST_REDIS_URL, VIGIL_DATA_DIR: path.join(dir, 'data'), VIGIL_HTTP_PORT: String(await freePort()) },
+      cwd: dir,
+    });
+    // the first line of the start; the embedded database, Redis and the workers come after it
+    await vigil.waitForLog((l) => l.msg === 'configuration loaded', 60_000);
+    vigil.child.kill('SIGTERM');
+    const { code, signal } = await vigil.exited;
+    expect({ code, signal }).toEqual({ code: 0, signal: null });
+    const out = vigil.stdout();
+    expect(out).toContain('vigil started');
+    expect(out.indexOf('vigil stopped')).toBeGreaterThan(out.indexOf('vigil started'));
+  }, 90_000);
+
   it('uses a running Redis with its own prefix and the embedded store; SIGINT also exits 0', async () => {
     const dir = tempDir();
     const file = path.join(dir, 'vigil.yaml');
-    writeFileSync(file, `queue:\n  prefix: ${uniqueId('vp')}\n`);
+    writeFileSync(file, `queue:\n  prefix: ${newPrefix()}\n`);
     const httpPort = await freePort();
     const vigil = runVigil(['start', '--role', 'all'], {
       env: { ...baseEnv(), REDIS_URL: TEST_REDIS_URL, VIGIL_DATA_DIR: path.join(dir, 'data'), VIGIL_HTTP_PORT: String(httpPort) },
