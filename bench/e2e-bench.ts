@@ -85,6 +85,19 @@ function peakRssMiB(pid: number): number {
   }
 }
 
+/** CPU seconds (user + system) a process has used so far; NaN when /proc does not say. */
+function cpuSeconds(pid: number): number {
+  try {
+    // fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return NaN;
+  }
+}
+/** USER_HZ: Linux reports process times in hundredths of a second on every common platform */
+const CLOCK_TICKS = 100;
+
 /** Committed transactions of one database so far (every statement outside BEGIN…COMMIT is one). */
 async function committedTransactions(databaseUrl: string): Promise<number> {
   const client = new pg.Client({ connectionString: databaseUrl });
@@ -247,6 +260,7 @@ async function main(): Promise<void> {
     };
     if ((await api('/v1/forces', { id: 'bench', name: 'Bench force' })).status !== 201) throw new Error('could not create the force');
     const transactionsBefore = await committedTransactions(db.url);
+    const daemonCpuBefore = cpuSeconds(daemon.child.pid!);
 
     const urls = Array.from({ length: o.urls }, (_, i) => world!.url(world!.hosts[i % o.hosts]!.address, `/page.html?e2e=${i}`));
     const pending = new Set(urls.map((u) => new URL(u).href));
@@ -286,6 +300,7 @@ async function main(): Promise<void> {
     const prefixKeys = (await redis.keys(`${queuePrefix(prefix)}:*`)).length;
     const latencies = [...firstNoticeAt.values()].map((at) => (at - t0Wall) / 1000).sort((a, b) => a - b);
     const transactions = (await committedTransactions(db.url)) - transactionsBefore;
+    const daemonCpu = cpuSeconds(daemon.child.pid!) - daemonCpuBefore;
     const daemonPeakRss = peakRssMiB(daemon.child.pid!);
     daemon.child.kill('SIGTERM');
     const exit = await daemon.exited;
@@ -314,6 +329,12 @@ async function main(): Promise<void> {
         completed: notified === 'ok', notified: firstNoticeAt.size, missing: pending.size,
         p50Seconds: round(percentile(latencies, 50), 2), p99Seconds: round(percentile(latencies, 99), 2), maxSeconds: round(latencies.at(-1) ?? NaN, 2),
         targetP99Seconds: 5, met: notified === 'ok' && percentile(latencies, 99) <= 5,
+      },
+      daemonCpu: {
+        seconds: round(daemonCpu, 2),
+        perUrlMs: round((daemonCpu * 1000) / o.urls, 2),
+        utilization: round(daemonCpu / (latencies.at(-1) ?? NaN), 2),
+        note: 'user+system CPU of the daemon process from the submission to the last first notice; utilization = CPU seconds / that span (1.0 = one core busy)',
       },
       daemonPeakRssMiB: round(daemonPeakRss),
       benchPeakRssMiB: round(peakRss / 2 ** 20),
