@@ -1,6 +1,7 @@
 /**
  * {@link SqlClient} over a `pg` pool, for a PostgreSQL server (`DATABASE_URL`).
  */
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { INT8_OID, parseInt8, type SqlClient, type SqlResult } from './sql-client.js';
 import { wrapDbError } from './db-errors.js';
@@ -37,9 +38,33 @@ export function describeDatabaseUrl(url: string): string {
 
 type Queryable = pg.Pool | pg.PoolClient;
 
+/**
+ * Statements with parameters run as named prepared statements: each connection parses and plans
+ * one the first time and executes the cached plan after that. The hot statements (a check's
+ * write, a notice decision, a send) are CTEs and function calls whose planning cost the server
+ * more CPU than running them (e2e bench, docs/BENCHMARKS.md). Every statement text is a constant
+ * of store/ or built from a bounded set of filters; the bound below keeps a text that were not
+ * (it would be a bug) from growing every connection's statement cache: past it, statements run
+ * unnamed, as pg does by default.
+ */
+const MAX_NAMED_STATEMENTS = 1_000;
+const statementNames = new Map<string, string>();
+
+function statementName(text: string): string | undefined {
+  let name = statementNames.get(text);
+  if (name === undefined && statementNames.size < MAX_NAMED_STATEMENTS) {
+    name = `vigil_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`;
+    statementNames.set(text, name);
+  }
+  return name;
+}
+
 async function run<T>(on: Queryable, where: string, text: string, params?: readonly unknown[]): Promise<SqlResult<T>> {
   try {
-    const result = await on.query(text, params as unknown[] | undefined);
+    const name = params === undefined ? undefined : statementName(text);
+    const result = name === undefined
+      ? await on.query(text, params as unknown[] | undefined)
+      : await on.query({ name, text, values: params as unknown[] });
     return { rows: result.rows as T[], rowCount: result.rowCount ?? result.rows.length };
   } catch (err) {
     throw wrapDbError(err, where);

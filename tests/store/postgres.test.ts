@@ -60,6 +60,25 @@ describe('PostgreSQL store specifics', () => {
     }
   });
 
+  it('runs a statement with parameters as one prepared statement per connection; one without, unprepared', async () => {
+    const client = new PgClient({ connectionString: db.url, maxConnections: 1 });
+    try {
+      const text = 'SELECT $1::int + 1 AS n';
+      for (const v of [1, 2, 3]) expect((await client.query<{ n: number }>(text, [v])).rows).toEqual([{ n: v + 1 }]);
+      await client.query('SELECT 42 AS plain');
+      // the one connection of the pool: what it has prepared, and how often each ran
+      const { rows } = await client.query<{ name: string; statement: string; calls: number }>(
+        'SELECT name, statement, generic_plans + custom_plans AS calls FROM pg_prepared_statements WHERE $1::boolean', [true]);
+      const mine = rows.filter((r) => r.statement === text);
+      expect(mine).toHaveLength(1);
+      expect(mine[0]?.name).toMatch(/^vigil_[0-9a-f]{24}$/);
+      expect(Number(mine[0]?.calls)).toBe(3);
+      expect(rows.some((r) => r.statement.includes('42 AS plain'))).toBe(false);
+    } finally {
+      await client.close();
+    }
+  });
+
   it('maps an unreachable server to DB_UNAVAILABLE without leaking the password', async () => {
     const url = 'postgres://vigil:sekrit@127.0.0.1:1/nowhere';
     const store = new SqlStore(new PgClient({ connectionString: url, connectTimeoutMs: 2000 }), 'postgres');
