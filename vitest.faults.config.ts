@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
-// `npm run test:faults`: the randomized fault series (issue 9 item 2). Kept out of the default
-// `npm test` run: its files end in `.series.ts`, which vitest.config.ts does not include.
+// `npm run test:faults`: the randomized fault series (issue 9 item 2). Its files end in
+// `.series.ts`, which vitest.config.ts does not include; `npm test` (tests/run-tests.js) runs this
+// config after the main suite has passed.
 export default defineConfig({
   test: {
     include: ['tests/fault-series/**/*.series.ts'],

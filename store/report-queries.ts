@@ -21,18 +21,20 @@ export function isReportId(id: string): boolean {
 }
 
 // A force sees a report only while it monitors it (report_forces).
+// One statement, so the status and the checks and notices shown with it are one snapshot (three
+// reads could show a check whose effect on the status they do not). Timestamps inside the JSON
+// come back as ISO strings.
 const SELECT_REPORT = `SELECT r.id, r.url, r.status, r.verdict, r.verdict_source, r.created_at, r.first_seen_live_at,
-         r.last_seen_live_at, r.removed_at, r.last_checked_at, ${HOSTING_COLUMNS}
+         r.last_seen_live_at, r.removed_at, r.last_checked_at, ${HOSTING_COLUMNS},
+         (SELECT COALESCE(jsonb_agg(c ORDER BY c.started_at DESC, c.id), '[]'::jsonb) FROM (
+            SELECT id, outcome, reason, http_status, vantage, started_at, duration_ms
+            FROM checks WHERE report_id = r.id ORDER BY started_at DESC, id LIMIT ${REPORT_CHECKS_LIMIT}) c) AS checks,
+         (SELECT COALESCE(jsonb_agg(n ORDER BY n.created_at, n.sequence, n.id), '[]'::jsonb) FROM (
+            SELECT id, kind, recipient_id, sequence, status, created_at, sent_at
+            FROM notices WHERE report_id = r.id) n) AS notices
   FROM reports r
   WHERE r.id = $1
     AND ($2::text IS NULL OR EXISTS (SELECT 1 FROM report_forces rf WHERE rf.report_id = r.id AND rf.force_id = $2))`;
-
-// Reached only after SELECT_REPORT has passed the scope check for the same id.
-const SELECT_REPORT_CHECKS = `SELECT id, outcome, reason, http_status, vantage, started_at, duration_ms
-  FROM checks WHERE report_id = $1 ORDER BY started_at DESC, id LIMIT ${REPORT_CHECKS_LIMIT}`;
-
-const SELECT_REPORT_NOTICES = `SELECT id, kind, recipient_id, sequence, status, created_at, sent_at
-  FROM notices WHERE report_id = $1 ORDER BY created_at, sequence, id`;
 
 // Internal (check and trace jobs, the verdict route): no tenant. The content baseline and the
 // latest trace (ordered as trace-queries.ts `getLastTrace`) come with the report, so a check job
@@ -137,6 +139,9 @@ interface ReportRow extends HostingRow {
   last_checked_at: Date | null;
 }
 
+/** A row as it comes back inside JSON: timestamps as ISO strings. */
+type Jsonified<T> = { [K in keyof T]: T[K] extends Date ? string : T[K] extends Date | null ? string | null : T[K] };
+
 interface CheckRow {
   id: string;
   outcome: CheckOutcome;
@@ -171,13 +176,9 @@ const toNotice = (r: NoticeRow): NoticeView => ({
  */
 export async function getReport(db: SqlClient, id: string, scope: Scope): Promise<ReportView | null> {
   if (!isReportId(id)) return null;
-  const { rows } = await db.query<ReportRow>(SELECT_REPORT, [id, scope.forceId]);
+  const { rows } = await db.query<ReportRow & { checks: Jsonified<CheckRow>[]; notices: Jsonified<NoticeRow>[] }>(SELECT_REPORT, [id, scope.forceId]);
   const r = rows[0];
   if (!r) return null;
-  const [checks, notices] = await Promise.all([
-    db.query<CheckRow>(SELECT_REPORT_CHECKS, [id]),
-    db.query<NoticeRow>(SELECT_REPORT_NOTICES, [id]),
-  ]);
   return {
     id: r.id,
     url: r.url,
@@ -190,8 +191,8 @@ export async function getReport(db: SqlClient, id: string, scope: Scope): Promis
     lastSeenLiveAt: r.last_seen_live_at,
     removedAt: r.removed_at,
     lastCheckedAt: r.last_checked_at,
-    checks: checks.rows.map(toCheck),
-    notices: notices.rows.map(toNotice),
+    checks: r.checks.map((c) => toCheck({ ...c, started_at: new Date(c.started_at) })),
+    notices: r.notices.map((n) => toNotice({ ...n, created_at: new Date(n.created_at), sent_at: n.sent_at === null ? null : new Date(n.sent_at) })),
   };
 }
 

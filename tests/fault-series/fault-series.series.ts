@@ -1,8 +1,9 @@
 /**
  * Randomized fault series (issue 9 item 2): `npm run test:faults` (FAULT_RUNS, default 100;
- * FAULT_SEED to replay a series' fault schedule — timing still varies). Not part of `npm test`: it
- * lives under tests/fault-series/ with its own vitest config (vitest.faults.config.ts) and does not
- * match `*.test.ts`.
+ * FAULT_SEED to replay a series' fault schedule — timing still varies). `npm test` runs it too,
+ * after the main suite passed (tests/run-tests.js); it lives under tests/fault-series/ with its own
+ * vitest config (vitest.faults.config.ts) and does not match `*.test.ts`, so the main suite's run
+ * does not include it.
  *
  * Set-up, reused across runs:
  *   - a private PostgreSQL server the series starts itself (private-postgres.ts: Debian binaries,
