@@ -208,7 +208,7 @@ async function main(): Promise<void> {
     const w = world.config();
     const secret = `whsec_${Buffer.from(`synthetic-bench-secret-${randomBytes(4).toString('hex')}`).toString('base64')}`;
     const config = {
-      queue: { prefix, dispatchInterval: '100ms', workerConcurrency: concurrency },
+      queue: { prefix, dispatchInterval: '100ms' },
       crawler: {
         dnsServers: w.crawler.dnsServers, allowNetworks: w.crawler.allowNetworks, timeouts: { connect: '5s', total: '20s' },
         concurrency, perHostConcurrency: o.perHost, browser: { enabled: false },
