@@ -74,6 +74,12 @@ export async function createNotifySender(options: { config: Readonly<VigilConfig
   };
 }
 
+/** What deciding a report's notices needs, from the configuration (one place for both callers). */
+function noticeDecideDeps(options: { config: Readonly<VigilConfig>; store: Store; clock: Clock; log: Logger }) {
+  const { config, store, clock } = options;
+  return { store, directory: config.directory, schedule: cadenceFromConfig(config), clock, log: options.log.child({ component: 'notifier' }) };
+}
+
 /** Deciding one report's notices now, and queueing what it wrote (see createNoticeDecider). */
 export type NoticeDecider = (reportId: string) => Promise<void>;
 
@@ -86,8 +92,8 @@ export type NoticeDecider = (reportId: string) => Promise<void>;
  * decision the dispatcher makes at the same time writes nothing twice.
  */
 export function createNoticeDecider(options: { config: Readonly<VigilConfig>; store: Store; queue: NotifyJobSink; clock: Clock; log: Logger }): NoticeDecider {
-  const { config, store, clock } = options;
-  const decideDeps = { store, directory: config.directory, schedule: cadenceFromConfig(config), clock, log: options.log.child({ component: 'notifier' }) };
+  const { config } = options;
+  const decideDeps = noticeDecideDeps(options);
   return async (reportId) => {
     const decided = await decideNotices(reportId, decideDeps);
     if (!decided || decided.created.length === 0 || config.notices.batchWindow > 0) return;
@@ -98,8 +104,8 @@ export function createNoticeDecider(options: { config: Readonly<VigilConfig>; st
 /** The scheduler's outbox loop: due notice decisions, then due notices into the `notify` queue. */
 export function createNoticeDispatcher(options: { config: Readonly<VigilConfig>; store: Store; queue: NotifyJobSink; clock: Clock; log: Logger }): OutboxDispatcher {
   const { config, store, clock } = options;
-  const log = options.log.child({ component: 'notifier' });
-  const decideDeps = { store, directory: config.directory, schedule: cadenceFromConfig(config), clock, log };
+  const decideDeps = noticeDecideDeps(options);
+  const { log } = decideDeps;
   return createOutboxDispatcher({
     store,
     queue: options.queue,
