@@ -177,9 +177,18 @@ function termBusyWorker(run: number, slowRoutes: FaultRoute[]): void {
   terms.inc();
   inBackground(async () => {
     try {
-      const ua = await inFlight.waitFor((u) => { const d = byUserAgent.get(u); return d !== undefined && d.role === 'worker' && pool.includes(d); }, 20_000);
-      const d = byUserAgent.get(ua)!;
-      const slot = pool.indexOf(d);
+      // Two SIGTERM runs can wait at once, and one request can wake both: the first to resume
+      // claims the worker (synchronously, below); the other sees it gone from the pool and waits on.
+      const deadline = Date.now() + 20_000;
+      let d: Daemon;
+      let slot: number;
+      let ua: string;
+      for (;;) {
+        ua = await inFlight.waitFor((u) => { const w = byUserAgent.get(u); return w !== undefined && w.role === 'worker' && pool.includes(w); }, Math.max(1, deadline - Date.now()));
+        d = byUserAgent.get(ua)!;
+        slot = pool.indexOf(d);
+        if (slot >= 0) break;
+      }
       pool[slot] = null;
       faults.workerTerms++;
       const busy = inFlight.count(ua);
