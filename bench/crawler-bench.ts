@@ -2,22 +2,24 @@
  * Crawler benchmark (issue 3): checks/s of the full guarded HttpFetcher against a raw undici
  * request loop, same loopback fleet, same concurrency. Target: fetcher/raw ≥ 0.8.
  *
- *   npx tsx bench/crawler-bench.ts [--urls 5000] [--hosts 8] [--concurrency 256] [--latency 50] [--images 0.3] [--gzip 1] [--rounds 3]
+ *   npx tsx bench/crawler-bench.ts [--urls 5000] [--hosts 8] [--concurrency 256] [--latency 50] [--images 0.3] [--gzip 1] [--rounds 3] [--inline 0]
  *
- * The servers run in the same process and share its CPU with both clients; raw and fetcher
- * rounds alternate so that load from elsewhere on the machine hits both alike.
+ * The fleet (bench/crawler-fleet.ts) runs in a process of its own, as a real fleet does not share
+ * the checker's CPU; `--inline 1` runs it in this process instead (the first two sessions' method:
+ * the servers then take their CPU from the same thread as the client being measured). Raw and
+ * fetcher rounds alternate so that load from elsewhere on the machine hits both alike. Besides
+ * checks/s, the CPU time per check of the client and of the fleet is reported: checks/s compares
+ * throughput at the given latency and concurrency, CPU per check what each check costs.
  *
  * SAFETY: servers bind 127.0.0.2–9 only; names resolve through the tests' loopback DNS server;
  * content is synthetic (filler pages, random bytes). Bounded: K checks each, then everything
  * is closed and the process ends. Results are printed and written to bench/results/crawler.json.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { gzipSync } from 'node:zlib';
 import { Agent, request } from 'undici';
 import { HttpFetcher } from '../crawler/http-fetcher.js';
-import { startHttpServer, type TestHttpServer } from '../tests/crawler/support/loopback-servers.js';
+import { type Fleet, startFleetInline, startFleetProcess } from './crawler-fleet.js';
 import { startDnsServer } from '../tests/crawler/support/test-dns-server.js';
 import { createDnsResolver } from '../tracing/dns-resolver.js';
 
@@ -31,14 +33,16 @@ interface Options {
   gzip: number;
   /** measured rounds, raw and fetcher alternating; medians reported */
   rounds: number;
+  /** run the fleet in this process (1) or in its own (0) */
+  inline: number;
 }
 
 function parseArgs(argv: readonly string[]): Options {
-  const options: Options = { urls: 5_000, hosts: 8, concurrency: 256, latency: 50, images: 0.3, gzip: 1, rounds: 3 };
+  const options: Options = { urls: 5_000, hosts: 8, concurrency: 256, latency: 50, images: 0.3, gzip: 1, rounds: 3, inline: 0 };
   for (let i = 0; i < argv.length; i += 2) {
     const key = argv[i]?.replace(/^--/, '') as keyof Options;
     const value = Number(argv[i + 1]);
-    if (!(key in options) || !Number.isFinite(value) || value < 0) throw new Error(`usage: --urls N --hosts 1-8 --concurrency N --latency MS --images 0-1 --gzip 0|1 --rounds N (bad ${argv[i]})`);
+    if (!(key in options) || !Number.isFinite(value) || value < 0) throw new Error(`usage: --urls N --hosts 1-8 --concurrency N --latency MS --images 0-1 --gzip 0|1 --rounds N --inline 0|1 (bad ${argv[i]})`);
     options[key] = value;
   }
   options.hosts = Math.min(8, Math.max(1, Math.floor(options.hosts)));
@@ -48,28 +52,22 @@ function parseArgs(argv: readonly string[]): Options {
   return options;
 }
 
-const PAGE = Buffer.from(
-  `<!doctype html><html><head><title>synthetic</title><meta property="og:image" content="/img/og.jpg"></head><body>` +
-    Array.from({ length: 12 }, (_, i) => `<img src="/img/${i}.jpg" srcset="/img/${i}@2x.jpg 2x">`).join('') +
-    '<p>synthetic filler text for the benchmark</p>'.repeat(150) +
-    '</body></html>',
-);
-const PAGE_GZIP = gzipSync(PAGE);
-const IMAGE = randomBytes(32 * 1024);
-
 interface RunResult {
   checks: number;
   seconds: number;
   checksPerSecond: number;
-  /** CPU time of this process (clients and servers) per check: steadier than checks/s on a busy machine */
+  /** CPU time of this process per check (the client; with `--inline 1` the fleet too) */
   cpuMicrosPerCheck: number;
+  /** CPU time of the fleet's process per check (null with `--inline 1`) */
+  fleetCpuMicrosPerCheck: number | null;
   failures: number;
 }
 
 /** Run `total` checks with `concurrency` workers pulling the next index. */
-async function run(total: number, concurrency: number, check: (i: number) => Promise<boolean>): Promise<RunResult> {
+async function run(total: number, concurrency: number, fleet: Fleet | null, check: (i: number) => Promise<boolean>): Promise<RunResult> {
   let next = 0;
   let failures = 0;
+  const fleetCpu = fleet === null ? 0 : await fleet.cpuMicros();
   const started = performance.now();
   const cpu = process.cpuUsage();
   await Promise.all(
@@ -82,11 +80,13 @@ async function run(total: number, concurrency: number, check: (i: number) => Pro
   );
   const seconds = (performance.now() - started) / 1000;
   const used = process.cpuUsage(cpu);
+  const fleetUsed = fleet === null ? null : (await fleet.cpuMicros()) - fleetCpu;
   return {
     checks: total,
     seconds: round(seconds, 3),
     checksPerSecond: round(total / seconds, 1),
     cpuMicrosPerCheck: round((used.user + used.system) / total, 1),
+    fleetCpuMicrosPerCheck: fleetUsed === null ? null : round(fleetUsed / total, 1),
     failures,
   };
 }
@@ -106,30 +106,18 @@ async function main(): Promise<void> {
   const addresses = Array.from({ length: options.hosts }, (_, i) => `127.0.0.${i + 2}`);
   const zone = Object.fromEntries(addresses.map((a, i) => [`h${i + 1}.bench.test`, { A: [a] }]));
   const dns = await startDnsServer(zone);
-  const servers: TestHttpServer[] = await Promise.all(
-    addresses.map((address) =>
-      startHttpServer(address, (req, res) => {
-        // the injected latency: the server's own pacing
-        setTimeout(() => {
-          if ((req.url ?? '').startsWith('/img/')) {
-            res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': String(IMAGE.length), etag: '"bench"' }).end(IMAGE);
-          } else if (options.gzip > 0 && (req.headers['accept-encoding'] ?? '').includes('gzip')) {
-            res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-encoding': 'gzip', 'content-length': String(PAGE_GZIP.length) }).end(PAGE_GZIP);
-          } else {
-            res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': String(PAGE.length) }).end(PAGE);
-          }
-        }, options.latency);
-      }),
-    ),
-  );
+  const fleetOptions = { hosts: options.hosts, latency: options.latency, gzip: options.gzip };
+  const fleet = options.inline > 0 ? await startFleetInline(fleetOptions) : await startFleetProcess(fleetOptions);
+  const servers = fleet.servers;
+  const url = (s: { host: string; port: number }, p: string): string => `http://${s.host}:${s.port}${p}`;
   const perHost = Math.max(1, Math.ceil(options.concurrency / options.hosts));
   const pathOf = (i: number): string => (i % 100 < options.images * 100 ? `/img/${i}.jpg` : `/page/${i}`);
-  const server = (i: number): TestHttpServer => servers[i % servers.length] as TestHttpServer;
+  const server = (i: number): { host: string; port: number } => servers[i % servers.length] as { host: string; port: number };
 
   const agent = new Agent({ connections: perHost, pipelining: 1, keepAliveTimeout: 4_000 });
   const raw = async (i: number): Promise<boolean> => {
     try {
-      const res = await request(server(i).url(pathOf(i)), { dispatcher: agent, headers: { 'user-agent': 'vigil-bench' } });
+      const res = await request(url(server(i), pathOf(i)), { dispatcher: agent, headers: { 'user-agent': 'vigil-bench' } });
       for await (const _chunk of res.body) {
         // read and dropped, as a minimal checker would
       }
@@ -163,25 +151,34 @@ async function main(): Promise<void> {
   try {
     // warm-up: connections, DNS cache, JIT — not measured
     const warm = Math.min(options.urls, 500);
-    await run(warm, options.concurrency, raw);
-    await run(warm, options.concurrency, guarded);
+    const measuredFleet = options.inline > 0 ? null : fleet;
+    await run(warm, options.concurrency, measuredFleet, raw);
+    await run(warm, options.concurrency, measuredFleet, guarded);
 
     const rawRounds: RunResult[] = [];
     const fetcherRounds: RunResult[] = [];
     for (let r = 0; r < options.rounds; r++) {
-      rawRounds.push(await run(options.urls, options.concurrency, raw));
-      fetcherRounds.push(await run(options.urls, options.concurrency, guarded));
+      rawRounds.push(await run(options.urls, options.concurrency, measuredFleet, raw));
+      fetcherRounds.push(await run(options.urls, options.concurrency, measuredFleet, guarded));
     }
     const rawResult = { ...median(rawRounds), rounds: rawRounds.map((x) => x.checksPerSecond) };
     const fetcherResult = { ...median(fetcherRounds), rounds: fetcherRounds.map((x) => x.checksPerSecond) };
     const ratio = round(fetcherResult.checksPerSecond / rawResult.checksPerSecond, 3);
-    const cpu = (rounds: readonly RunResult[]): number => median([...rounds].map((x) => ({ ...x, checksPerSecond: x.cpuMicrosPerCheck }))).checksPerSecond;
-    const cpuMicrosPerCheck = { raw: cpu(rawRounds), fetcher: cpu(fetcherRounds) };
+    const medianOf = (values: readonly number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
+    const cpuMicrosPerCheck = {
+      raw: medianOf(rawRounds.map((x) => x.cpuMicrosPerCheck)),
+      fetcher: medianOf(fetcherRounds.map((x) => x.cpuMicrosPerCheck)),
+      fetcherToRaw: 0,
+      fleetRaw: measuredFleet === null ? null : medianOf(rawRounds.map((x) => x.fleetCpuMicrosPerCheck ?? 0)),
+      fleetFetcher: measuredFleet === null ? null : medianOf(fetcherRounds.map((x) => x.fleetCpuMicrosPerCheck ?? 0)),
+    };
+    cpuMicrosPerCheck.fetcherToRaw = round(cpuMicrosPerCheck.fetcher / cpuMicrosPerCheck.raw, 2);
     const report = {
       benchmark: 'crawler',
       at: new Date().toISOString(),
       node: process.version,
       options,
+      fleet: options.inline > 0 ? 'inline: the servers in the measured process' : 'a process of its own',
       raw: rawResult,
       fetcher: fetcherResult,
       ratio,
@@ -195,11 +192,13 @@ async function main(): Promise<void> {
     await writeFile(out, `${JSON.stringify(report, null, 2)}\n`);
     console.log(`raw undici:   ${rawResult.checksPerSecond} checks/s median of [${rawResult.rounds.join(', ')}] (${rawResult.failures} failed)`);
     console.log(`HttpFetcher:  ${fetcherResult.checksPerSecond} checks/s median of [${fetcherResult.rounds.join(', ')}] (${fetcherResult.failures} failed)`);
-    console.log(`CPU per check (clients + servers): raw ${cpuMicrosPerCheck.raw} µs, HttpFetcher ${cpuMicrosPerCheck.fetcher} µs`);
-    console.log(`ratio ${ratio} (target ≥ 0.8) — ${options.urls} URLs, ${options.hosts} hosts, concurrency ${options.concurrency}, ${options.latency} ms latency; written to ${out}`);
+    const who = options.inline > 0 ? 'client and servers, one process' : 'client';
+    console.log(`CPU per check (${who}): raw ${cpuMicrosPerCheck.raw} µs, HttpFetcher ${cpuMicrosPerCheck.fetcher} µs (×${cpuMicrosPerCheck.fetcherToRaw})`
+      + (cpuMicrosPerCheck.fleetRaw === null ? '' : `; the fleet's: ${cpuMicrosPerCheck.fleetRaw} µs, ${cpuMicrosPerCheck.fleetFetcher} µs`));
+    console.log(`ratio ${ratio} (target ≥ 0.8) — ${options.urls} URLs, ${options.hosts} hosts, concurrency ${options.concurrency}, ${options.latency} ms latency, fleet ${options.inline > 0 ? 'inline' : 'in its own process'}; written to ${out}`);
   } finally {
     clearInterval(rssSampler);
-    await Promise.all([fetcher.close(), agent.close(), dns.close(), ...servers.map((s) => s.close())]);
+    await Promise.all([fetcher.close(), agent.close(), dns.close(), fleet.close()]);
   }
 }
 
