@@ -148,6 +148,13 @@ export const configSchema = z
         message: `must be longer than crawler.timeouts.total (${formatDuration(config.crawler.timeouts.total)}), or checks still running are dispatched again`,
       });
     }
+    if (config.directory.hostingProviders.notify && config.notices.smtp.url === null) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['directory', 'hostingProviders', 'notify'],
+        message: 'needs notices.smtp.url: the abuse desks of hosting providers are told by e-mail',
+      });
+    }
   });
 
 /** The configuration as parsed: durations in milliseconds, sizes in bytes. */

@@ -84,7 +84,10 @@ export const directorySchema = z.strictObject({
   hostingProviders: z
     .strictObject({
       /**
-       * Also notify the RDAP abuse contacts of the hosting provider.
+       * Also notify the RDAP abuse contacts of the hosting provider: the abuse desks of the network
+       * serving the content that the latest trace found (at most 3), by e-mail through
+       * `notices.smtp` (required then), with the initial notice, the re-alerts and the removal
+       * confirmation (core/notice-cadence.ts).
        * @default false
        */
       notify: z.boolean().default(false),

@@ -45,8 +45,10 @@ export interface OutboundNotice {
   /** one report, or several when batched (`notices.batchWindow`); empty for `submission.completed` */
   reports: NoticeReportView[];
   submission: NoticeSubmissionView | null;
-  /** acknowledgement link; null for force events (nothing to acknowledge) */
+  /** acknowledgement link; null for force events (nothing to acknowledge) and abuse desks */
   ackUrl: string | null;
+  /** set for a hosting provider's abuse desk (`directory.hostingProviders.notify`): the e-mail says why it is written to */
+  hostingProvider?: true;
 }
 
 /** Where a notice goes. */

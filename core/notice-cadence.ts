@@ -24,7 +24,12 @@
  *   (decided again after `freshCheckMs`).
  * - **escalation**: at the first re-alert due time after `escalateAfterRealerts` re-alerts went
  *   out, once per episode, to the law-enforcement recipient for the country or `"*"`.
- * - **removal_confirmed**: status `removed`: to every recipient told anything in this episode;
+ * - **hosting provider** (`directory.hostingProviders.notify`): with the initials, and whatever
+ *   the routing (an unknown country too), each abuse desk of the hosting network that the latest
+ *   trace found (core/hosting-contacts.ts) gets an `initial` by e-mail, once per episode (rule
+ *   `hosting_provider`); it gets the re-alerts while the trace still names it, as a recipient
+ *   does, but never an escalation or a task-force alert.
+ * - **removal_confirmed**: status `removed`: to every recipient (and abuse desk) told anything in this episode;
  *   and `report.removed` to every force monitoring the report that registered a webhook (whatever
  *   the verdict: a force follows all its reports).
  * - **evidence hold**: before `holdUntil` no notice of any kind is planned (force events
@@ -70,8 +75,8 @@ export interface NoticeSubject {
   lastOutcome: CheckOutcome | null;
   /** the monitoring episode (`reopen_count + 1`); null: derive it from the history */
   episode?: number | null;
-  /** the trace the hosting came from */
-  trace: { id: string; databases: NoticeReason['databases'] } | null;
+  /** the trace the hosting came from, with the abuse desks it found (core/hosting-contacts.ts) */
+  trace: { id: string; databases: NoticeReason['databases']; abuseEmails?: readonly string[] } | null;
   /** forces monitoring the report that registered a webhook */
   forcesWithWebhook: readonly string[];
 }
@@ -155,10 +160,18 @@ function planActive(input: NoticePlanInput, episode: number): NoticePlan {
     sequence, episode, eventKey, reason: reason(route.rule),
   });
 
-  // Wave: initial notices to newly routed recipients, task-force alerts for a new location.
-  const wave: NewNotice[] = routing.recipients
-    .map((r) => notice('initial', r, eventKeys.initial(subject.reportId, episode, r.recipientId)))
-    .filter((n) => !existing.has(n.eventKey));
+  // The hosting network's abuse desks, when the directory says to tell them (e-mail addresses).
+  const desks = directory.hostingProviders?.notify === true ? subject.trace?.abuseEmails ?? [] : [];
+  const deskNotice = (kind: 'initial' | 'realert', email: string, eventKey: string, sequence = 1): NewNotice => ({
+    kind, target: 'hosting_provider', recipientId: email, reportId: subject.reportId, submissionId: null,
+    sequence, episode, eventKey, reason: reason('hosting_provider'),
+  });
+
+  // Wave: initial notices to newly routed recipients (and abuse desks), task-force alerts for a new location.
+  const wave: NewNotice[] = [
+    ...routing.recipients.map((r) => notice('initial', r, eventKeys.initial(subject.reportId, episode, r.recipientId))),
+    ...desks.map((email) => deskNotice('initial', email, eventKeys.initial(subject.reportId, episode, email))),
+  ].filter((n) => !existing.has(n.eventKey));
   if (routing.country !== null) {
     const ip = subject.hosting?.ip ?? 'unknown';
     wave.push(...routing.taskForces
@@ -203,6 +216,10 @@ function planActive(input: NoticePlanInput, episode: number): NoticePlan {
           notices.push(...routing.recipients
             .filter((r) => told.has(r.recipientId))
             .map((r) => notice('realert', r, eventKeys.realert(subject.reportId, episode, sequence, r.recipientId), sequence))
+            .filter((n) => !existing.has(n.eventKey)));
+          notices.push(...desks
+            .filter((email) => told.has(email))
+            .map((email) => deskNotice('realert', email, eventKeys.realert(subject.reportId, episode, sequence, email), sequence))
             .filter((n) => !existing.has(n.eventKey)));
           sentAfter = sent + 1;
         }
@@ -250,14 +267,17 @@ export function noticesForRemoval(input: RemovalInput): NoticePlan {
       notices.push({ ...base, kind: 'report_removed', target: 'force', recipientId: forceId, eventKey, reason: reasonOf(subject as NoticeSubject, 'force_webhook', country, null) });
     }
   }
-  const told: string[] = [];
+  // recipients and abuse desks told in this episode (their ids never meet: a desk's has an `@`)
+  const told = new Map<string, NoticeTarget>();
   for (const h of history) {
-    if (h.episode === episode && h.target === 'recipient' && ALERT_KINDS.has(h.kind) && !told.includes(h.recipientId)) told.push(h.recipientId);
+    if (h.episode === episode && (h.target === 'recipient' || h.target === 'hosting_provider') && ALERT_KINDS.has(h.kind) && !told.has(h.recipientId)) {
+      told.set(h.recipientId, h.target);
+    }
   }
-  for (const recipientId of told) {
+  for (const [recipientId, target] of told) {
     const eventKey = eventKeys.removalConfirmed(subject.reportId, episode, recipientId);
     if (!existing.has(eventKey)) {
-      notices.push({ ...base, kind: 'removal_confirmed', target: 'recipient', recipientId, eventKey, reason: reasonOf(subject as NoticeSubject, 'removal', country, null) });
+      notices.push({ ...base, kind: 'removal_confirmed', target, recipientId, eventKey, reason: reasonOf(subject as NoticeSubject, 'removal', country, null) });
     }
   }
   return { ...EMPTY(episode), notices };

@@ -18,8 +18,11 @@ export type RecipientNoticeKind = (typeof RECIPIENT_NOTICE_KINDS)[number];
 export type ForceEventKind = (typeof FORCE_EVENT_KINDS)[number];
 export type NoticeKind = (typeof NOTICE_KINDS)[number];
 
-/** Who a notice goes to: a `directory.recipients` entry, or a force's registered webhook. */
-export type NoticeTarget = 'recipient' | 'force';
+/**
+ * Who a notice goes to: a `directory.recipients` entry, a force's registered webhook, or (with
+ * `directory.hostingProviders.notify`) an abuse desk of the hosting provider, by e-mail.
+ */
+export type NoticeTarget = 'recipient' | 'force' | 'hosting_provider';
 
 /** The `type` of a webhook body (CONTRACT.md §6). */
 export const WEBHOOK_EVENT_TYPES: Readonly<Record<NoticeKind, string>> = Object.freeze({
@@ -61,7 +64,10 @@ export interface NoticeReason {
 export interface NewNotice {
   kind: NoticeKind;
   target: NoticeTarget;
-  /** directory recipient id, or force id for `target: 'force'` */
+  /**
+   * directory recipient id; force id for `target: 'force'`; the abuse desk's e-mail address for
+   * `target: 'hosting_provider'` (directory ids cannot contain `@`, so the two never meet)
+   */
   recipientId: string;
   /** null only for `submission_completed` */
   reportId: string | null;

@@ -27,8 +27,8 @@ export interface NoticeContext {
   nextRealertAt: Date | null;
   /** the monitoring episode: 1, then +1 each time removed content reappeared (`reopen_count + 1`) */
   episode: number;
-  /** the latest trace with a located address */
-  trace: { id: string; databases: NoticeReason['databases'] } | null;
+  /** the latest trace with a located address, and the hosting network's abuse e-mails it found (core/hosting-contacts.ts) */
+  trace: { id: string; databases: NoticeReason['databases']; abuseEmails: string[] } | null;
   /** forces monitoring the report with a registered webhook */
   forcesWithWebhook: string[];
   history: NoticeHistoryEntry[];

@@ -36,6 +36,8 @@ export interface DirectoryEntry {
 export interface RoutingDirectory {
   homeCountry: string;
   recipients: readonly DirectoryEntry[];
+  /** `hostingProviders.notify`: also tell the hosting network's abuse desks (notice-cadence.ts) */
+  hostingProviders?: { notify: boolean };
 }
 
 export type RoutingRule =

@@ -80,6 +80,15 @@ export function renderEmail(notice: OutboundNotice): RenderedEmail {
     const counts = Object.entries(s.counts).map(([k, v]) => `${k}: ${v}`).join(', ');
     lines.push(`Submission ${s.id}${s.reference ? ` (${s.reference})` : ''}`, `   Created: ${when(s.createdAt)}`, `   Completed: ${when(s.completedAt)}`, `   Reports: ${counts || 'none'}`, '');
   }
+  if (notice.hostingProvider) {
+    lines.push(
+      notice.kind === 'removal_confirmed'
+        ? 'You were told of the addresses below as the abuse contact (RDAP) of the network hosting them. They no longer serve the content: thank you.'
+        : 'You receive this as the abuse contact (RDAP) of the network hosting the addresses below. Please remove the content; '
+          + 'the reporting hotline keeps checking and writes again while it stays online.',
+      '',
+    );
+  }
   if (count > 0) {
     lines.push('The addresses below were reported as child sexual abuse material. Open them only in an environment approved for that work.', '');
     notice.reports.forEach((r, i) => lines.push(reportBlock(notice.kind, r, i), ''));

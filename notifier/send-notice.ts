@@ -4,8 +4,9 @@
  * 1. claim it for one attempt (`Store.beginNoticeSend`: pending, not leased by another sender,
  *    past its back-off; gathers the batch on the first attempt) — else skip: sent already, another
  *    sender has it, or it travels in another notice's batch;
- * 2. find its destination: the directory recipient's channel (trusted, as the operator wrote it)
- *    or the force's registered webhook (through the network guard); an endpoint a 410 disabled
+ * 2. find its destination: the directory recipient's channel (trusted, as the operator wrote it),
+ *    the force's registered webhook (through the network guard), or a hosting provider's abuse
+ *    desk (e-mail through `notices.smtp`); an endpoint a 410 disabled
  *    gets nothing more;
  * 3. deliver through the channel, decide with core/delivery-policy.ts, record the result.
  *
@@ -18,6 +19,7 @@ import type { Logger } from 'pino';
 import type { Channel, ChannelName, DeliveryResult, Destination, OutboundNotice } from '../core/channel.js';
 import type { Clock, RandomSource } from '../core/clock.js';
 import { ackUrl } from '../core/ack-token.js';
+import { plainEmailAddress } from '../core/hosting-contacts.js';
 import { decideAfterDelivery, DEFAULT_RETRY_POLICY, type DeliveryDecision, type RetryPolicy } from '../core/delivery-policy.js';
 import type { NoticeKind } from '../core/notice-kinds.js';
 import type { NoticeSendSkip, NoticeToSend } from '../core/notice-outbox.js';
@@ -55,6 +57,13 @@ function resolveDestination(notice: NoticeToSend, recipients: readonly Recipient
     if (!f?.webhookUrl || !f.webhookSecret) return { error: 'force_webhook_missing', name: f?.name ?? notice.recipientId };
     return { destination: { channel: 'webhook', url: f.webhookUrl, secret: f.webhookSecret, trusted: false }, name: f.name };
   }
+  if (notice.target === 'hosting_provider') {
+    // the address was checked when the trace was read (core/hosting-contacts.ts); checked again
+    // here, as it is about to become an SMTP recipient
+    const to = plainEmailAddress(notice.recipientId);
+    if (to === null) return { error: 'hosting_provider_address_invalid', name: notice.recipientId };
+    return { destination: { channel: 'email', to: [to] }, name: 'Abuse desk of the hosting network' };
+  }
   const r = recipients.find((x) => x.id === notice.recipientId);
   if (!r) return { error: 'recipient_not_in_directory', name: notice.recipientId };
   const destination: Destination = 'webhook' in r.channel
@@ -74,6 +83,7 @@ export function toOutbound(notice: NoticeToSend, recipientName: string, ackLinks
     reports: notice.reports,
     submission: notice.submission,
     ackUrl: notice.target === 'recipient' ? ackUrl(ackLinks.publicUrl, ackLinks.secret, notice.id) : null,
+    ...(notice.target === 'hosting_provider' ? { hostingProvider: true as const } : {}),
   };
 }
 

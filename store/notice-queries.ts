@@ -7,6 +7,7 @@
  * A decision is two round trips: the context is one query, the notification one statement
  * (data-modifying CTEs, atomic without BEGIN/COMMIT).
  */
+import { hostingProviderEmails } from '../core/hosting-contacts.js';
 import type { NoticeHistoryEntry } from '../core/notice-cadence.js';
 import type { NewNotice, NoticeKind, NoticeReason, NoticeTarget } from '../core/notice-kinds.js';
 import type { CreatedNotice, DueNotice, NoticeContext, NotificationChange } from '../core/notice-outbox.js';
@@ -142,7 +143,9 @@ export async function getNoticeContext(db: SqlClient, reportId: string): Promise
     lastOutcome: r.last_outcome,
     nextRealertAt: r.next_realert_at,
     episode: (r.reopen_count ?? 0) + 1,
-    trace: r.trace ? { id: r.trace.id, databases: traceDatabases(r.trace.provenance) } : null,
+    trace: r.trace
+      ? { id: r.trace.id, databases: traceDatabases(r.trace.provenance), abuseEmails: hostingProviderEmails((r.trace.provenance as { contacts?: unknown } | null)?.contacts) }
+      : null,
     forcesWithWebhook: r.forces_with_webhook,
     history: r.history.map((h): NoticeHistoryEntry => ({
       kind: h.kind, target: h.target, recipientId: h.recipient_id, sequence: h.sequence, episode: h.episode, eventKey: h.event_key,

@@ -21,6 +21,7 @@ import { queuePrefix } from '../../queue/queue-names.js';
 import { openStore } from '../../store/open-store.js';
 import type { SqlStore } from '../../store/sql-store.js';
 import { CHROMIUM_PATH, createTestDatabase, TEST_REDIS_URL, removeQueueKeys, uniqueId } from '../support/test-env.js';
+import { worldDaemonConfig } from '../support/world-daemon.js';
 import { startWorld, type World } from '../world/world.js';
 import { addNotice, addTrace, DAY, HOUR, seedReports } from './support.js';
 
@@ -83,16 +84,7 @@ beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
   [world, db] = await Promise.all([startWorld(), createTestDatabase()]);
   dataDir = mkdtempSync(path.join(os.tmpdir(), 'vigil-admin-'));
-  const w = world.config();
-  const config = parseConfig({
-    dataDir,
-    http: { port: 0 },
-    auth: { adminToken: ADMIN },
-    storage: { databaseUrl: db.url },
-    queue: { redisUrl: TEST_REDIS_URL, prefix, dispatchInterval: '100ms' },
-    crawler: { dnsServers: w.crawler.dnsServers, allowNetworks: w.crawler.allowNetworks, timeouts: { connect: '2s', total: '5s' }, browser: { enabled: false } },
-    tracing: w.tracing,
-  }, {});
+  const config = parseConfig(worldDaemonConfig(world, { dataDir, databaseUrl: db.url, prefix, adminToken: ADMIN }, { crawler: { browser: { enabled: false } } }), {});
   const connection = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
   events = new QueueEvents('check', { connection, prefix: queuePrefix(prefix) });
   traceQueue = new Queue('trace', { connection: new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null }), prefix: queuePrefix(prefix) });

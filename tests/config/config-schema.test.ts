@@ -149,6 +149,14 @@ describe('bad values', () => {
     expect(problemsOf({ directory: { recipients: 'none' } })).toEqual(['directory.recipients: expected a list, got "none"']);
   });
 
+  it('directory.hostingProviders.notify needs notices.smtp.url: abuse desks are told by e-mail', () => {
+    expect(problemsOf({ directory: { hostingProviders: { notify: true } } })).toEqual([
+      'directory.hostingProviders.notify: needs notices.smtp.url: the abuse desks of hosting providers are told by e-mail',
+    ]);
+    const config = parseConfig({ directory: { hostingProviders: { notify: true } }, notices: { smtp: { url: 'smtp://127.0.0.1:2525' } } }, {});
+    expect(config.directory.hostingProviders.notify).toBe(true);
+  });
+
   it('accepts browser.enabled auto, true and false', () => {
     for (const enabled of ['auto', true, false] as const) {
       expect(parseConfig({ crawler: { browser: { enabled } } }, {}).crawler.browser.enabled).toBe(enabled);

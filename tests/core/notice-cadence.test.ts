@@ -290,6 +290,66 @@ describe('removal and reappearance', () => {
   });
 });
 
+describe('hosting provider abuse desks (directory.hostingProviders.notify)', () => {
+  const DESK_DIR: RoutingDirectory = { ...DIR, hostingProviders: { notify: true } };
+  const desks = (abuseEmails: string[]): Partial<NoticeSubject> => ({ trace: { id: 'trace-1', databases: [], abuseEmails } });
+  const targets = (plan: NoticePlan): string[] => plan.notices.map((n) => `${n.kind}:${n.target}:${n.recipientId}:${n.sequence}`);
+
+  it('each desk the trace found gets an initial by target hosting_provider, with the recipients', () => {
+    const plan = step([], T0, desks(['abuse@net-a.test', 'noc@net-a.test']), SCHEDULE, DESK_DIR);
+    expect(targets(plan)).toEqual([
+      'initial:recipient:hotline-nl:1', 'initial:hosting_provider:abuse@net-a.test:1', 'initial:hosting_provider:noc@net-a.test:1',
+      'taskforce_alert:recipient:tf-nl:1',
+    ]);
+    expect(plan.notices[1]).toMatchObject({ eventKey: `initial:${REPORT}:1:abuse@net-a.test`, reason: { rule: 'hosting_provider', country: 'NL', traceId: 'trace-1' } });
+  });
+
+  it('none when the directory does not ask for it, or the trace found no desk', () => {
+    expect(targets(step([], T0, desks(['abuse@net-a.test'])))).toEqual(['initial:recipient:hotline-nl:1', 'taskforce_alert:recipient:tf-nl:1']);
+    expect(targets(step([], T0, desks([]), SCHEDULE, DESK_DIR))).toEqual(['initial:recipient:hotline-nl:1', 'taskforce_alert:recipient:tf-nl:1']);
+    expect(targets(step([], T0, { trace: null }, SCHEDULE, DESK_DIR))).toEqual(['initial:recipient:hotline-nl:1', 'taskforce_alert:recipient:tf-nl:1']);
+  });
+
+  it('whatever the routing: a report of unknown country still tells the desk', () => {
+    const plan = step([], T0, { hosting: { ip: '127.0.0.6', country: null }, ...desks(['abuse@net-b.test']) }, SCHEDULE, DESK_DIR);
+    expect(targets(plan)).toEqual(['initial:recipient:le-star:1', 'initial:hosting_provider:abuse@net-b.test:1']);
+  });
+
+  it('only with a fresh live check, like any initial', () => {
+    const plan = planNotices({ subject: subject({ lastCheckedAt: null, ...desks(['abuse@net-a.test']) }), history: [], directory: DESK_DIR, schedule: SCHEDULE, now: T0 });
+    expect(plan).toMatchObject({ notices: [], needsFreshCheck: true });
+  });
+
+  it('a desk found later (or notify turned on later) gets its initial then; re-alerts go to told desks the trace still names, never an escalation', () => {
+    const history: NoticeHistoryEntry[] = [];
+    step(history, T0, {}, SCHEDULE, DESK_DIR);
+    expect(targets(step(history, at(1), desks(['abuse@net-a.test']), SCHEDULE, DESK_DIR))).toEqual(['initial:hosting_provider:abuse@net-a.test:1']);
+    // a second desk appears, the first is still named: both get re-alerts once told
+    expect(targets(step(history, at(24), desks(['abuse@net-a.test', 'abuse@net-c.test']), SCHEDULE, DESK_DIR))).toEqual([
+      'initial:hosting_provider:abuse@net-c.test:1', 'realert:recipient:hotline-nl:2', 'realert:hosting_provider:abuse@net-a.test:2',
+    ]);
+    expect(targets(step(history, at(36), desks(['abuse@net-a.test', 'abuse@net-c.test']), SCHEDULE, DESK_DIR))).toEqual([
+      'realert:recipient:hotline-nl:3', 'realert:hosting_provider:abuse@net-a.test:3', 'realert:hosting_provider:abuse@net-c.test:3',
+    ]);
+    // net-a no longer named by the trace: no more re-alerts for it
+    expect(targets(step(history, at(48), desks(['abuse@net-c.test']), SCHEDULE, DESK_DIR))).toEqual([
+      'realert:recipient:hotline-nl:4', 'realert:hosting_provider:abuse@net-c.test:4',
+    ]);
+    const escalation = step(history, at(60), desks(['abuse@net-c.test']), SCHEDULE, DESK_DIR);
+    expect(escalation.notices.filter((n) => n.kind === 'escalation').map((n) => `${n.target}:${n.recipientId}`)).toEqual(['recipient:le-nl']);
+  });
+
+  it('removal_confirmed to every desk told in the episode, under its own target', () => {
+    const history: NoticeHistoryEntry[] = [];
+    step(history, T0, desks(['abuse@net-a.test']), SCHEDULE, DESK_DIR);
+    const removed = step(history, at(2), { status: 'removed', ...desks([]) }, SCHEDULE, DESK_DIR);
+    expect(targets(removed)).toEqual([
+      'removal_confirmed:recipient:hotline-nl:1', 'removal_confirmed:hosting_provider:abuse@net-a.test:1', 'removal_confirmed:recipient:tf-nl:1',
+    ]);
+    expect(step(history, at(3), { status: 'removed' }, SCHEDULE, DESK_DIR).notices).toEqual([]);
+  });
+});
+
 describe('noticeForSubmissionCompleted', () => {
   it('one event per submission to its force, when the force has a webhook', () => {
     expect(noticeForSubmissionCompleted({ submissionId: 'sub-1', forceId: 'kent', forceHasWebhook: true })).toMatchObject({

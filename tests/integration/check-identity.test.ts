@@ -23,6 +23,7 @@ import { parseConfig } from '../../config/load-config.js';
 import { startDaemon, type RunningDaemon } from '../../daemon/start-daemon.js';
 import { queuePrefix } from '../../queue/queue-names.js';
 import { CHROMIUM_PATH, createTestDatabase, TEST_REDIS_URL, logCapture, removeQueueKeys, uniqueId } from '../support/test-env.js';
+import { worldDaemonConfig } from '../support/world-daemon.js';
 import { startWorld, type World } from '../world/world.js';
 
 const ADMIN = 'check-identity-admin-token-0123456789';
@@ -93,20 +94,10 @@ beforeAll(async () => {
   // the hash list names the image of host 2 (its sha256), and one unrelated digest
   const hashFile = path.join(dataDir, 'known.txt');
   writeFileSync(hashFile, `${'0'.repeat(64)}\n${world.host('127.0.0.2').http.content.png.sha256}\n`);
-  const w = world.config();
-  const config = parseConfig({
-    dataDir,
-    http: { port: 0 },
-    auth: { adminToken: ADMIN },
-    storage: { databaseUrl: db.url },
-    queue: { redisUrl: TEST_REDIS_URL, prefix, dispatchInterval: '100ms' },
-    crawler: {
-      dnsServers: w.crawler.dnsServers, allowNetworks: w.crawler.allowNetworks, timeouts: { connect: '2s', total: '15s' },
-      mediaPolicy: 'hash', browser: { enabled: true, executablePath: CHROMIUM_PATH, pages: 2 },
-    },
+  const config = parseConfig(worldDaemonConfig(world, { dataDir, databaseUrl: db.url, prefix, adminToken: ADMIN }, {
+    crawler: { timeouts: { connect: '2s', total: '15s' }, mediaPolicy: 'hash', browser: { enabled: true, executablePath: CHROMIUM_PATH, pages: 2 } },
     hashList: { files: [hashFile] },
-    tracing: w.tracing,
-  }, {});
+  }), {});
   const { lines, sink } = logCapture();
   logLines = lines;
   events = new QueueEvents('check', { connection: new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null }), prefix: queuePrefix(prefix) });

@@ -7,7 +7,7 @@
  * taken down, rechecks (tiny schedules) confirm the removal, and the hotline is told
  * `notice.removal_confirmed`. Waits are on the sinks' events; only the API reads poll.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -16,8 +16,8 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parseConfig } from '../../config/load-config.js';
 import { startDaemon, type RunningDaemon } from '../../daemon/start-daemon.js';
-import { queuePrefix } from '../../queue/queue-names.js';
-import { createTestDatabase, TEST_REDIS_URL, logCapture, removeQueueKeys, uniqueId } from '../support/test-env.js';
+import { createTestDatabase, logCapture, uniqueId } from '../support/test-env.js';
+import { jsonApi, stopWorldDaemon, worldDaemonConfig } from '../support/world-daemon.js';
 import { verifyWebhookSignature, type WebhookDelivery } from '../world/webhook-sink.js';
 import { startWorld, type World } from '../world/world.js';
 
@@ -30,13 +30,7 @@ let daemon: RunningDaemon;
 let dataDir: string;
 const prefix = uniqueId('flow');
 
-async function api<T>(method: 'GET' | 'POST', p: string, token: string, json?: unknown): Promise<{ status: number; body: T }> {
-  const headers: Record<string, string> = { authorization: `Bearer ${token}` };
-  if (json !== undefined) headers['content-type'] = 'application/json';
-  const res = await request(`${daemon.url}${p}`, { method, headers, body: json === undefined ? undefined : JSON.stringify(json) });
-  const text = await res.body.text();
-  return { status: res.statusCode, body: (text ? JSON.parse(text) : null) as T };
-}
+const api = jsonApi(() => daemon.url);
 
 async function sql<T extends pg.QueryResultRow>(text: string, params: unknown[]): Promise<T[]> {
   const client = new pg.Client({ connectionString: db.url });
@@ -68,23 +62,13 @@ beforeAll(async () => {
   world = await startWorld();
   db = await createTestDatabase();
   dataDir = mkdtempSync(path.join(os.tmpdir(), 'vigil-flow-'));
-  const w = world.config();
-  const config = parseConfig({
-    dataDir,
-    http: { port: 0 },
-    auth: { adminToken: ADMIN },
-    storage: { databaseUrl: db.url },
-    queue: { redisUrl: TEST_REDIS_URL, prefix, dispatchInterval: '100ms' },
-    crawler: {
-      dnsServers: w.crawler.dnsServers, allowNetworks: w.crawler.allowNetworks, timeouts: { connect: '2s', total: '5s' },
-      browser: { enabled: false },
-    },
-    tracing: w.tracing,
+  const config = parseConfig(worldDaemonConfig(world, { dataDir, databaseUrl: db.url, prefix, adminToken: ADMIN }, {
+    crawler: { browser: { enabled: false } },
     // An initial needs a check no older than `recheck.notified`: long enough for the trace to run
     // after the first check; short enough that removal is confirmed within seconds. `live: 1s`:
     // the notifier's arrival does not move the due time the live check set.
     schedule: { recheck: { live: '1s', notified: '3s' }, removal: { confirmations: 2, window: '1s' } },
-    notices: { smtp: { url: w.notices.smtp.url } },
+    notices: { smtp: { url: world.config().notices.smtp.url } },
     directory: {
       homeCountry: 'GB',
       recipients: [
@@ -92,19 +76,13 @@ beforeAll(async () => {
         { id: 'le-star', kind: 'law_enforcement', name: 'Law enforcement (fallback)', countries: ['*'], channel: { email: { to: ['le@vigil.test'] } } },
       ],
     },
-  }, {});
+  }), {});
   // the daemon's log lines stay in memory (quiet test output)
   const { sink } = logCapture();
   daemon = await startDaemon({ config, role: 'all', log: pino({ level: 'debug' }, sink) });
 }, 60_000);
 
-afterAll(async () => {
-  await daemon?.stop('test done');
-  await removeQueueKeys(queuePrefix(prefix));
-  await db?.drop();
-  await world?.close();
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-});
+afterAll(() => stopWorldDaemon({ daemon, prefix, db, world, dataDir }));
 
 describe('the whole flow: intake → check → trace → decide → notify → removal', () => {
   let forceToken = '';

@@ -17,6 +17,7 @@ import { parseConfig } from '../../config/load-config.js';
 import { startDaemon, type RunningDaemon } from '../../daemon/start-daemon.js';
 import { queuePrefix } from '../../queue/queue-names.js';
 import { createTestDatabase, TEST_REDIS_URL, logCapture, removeQueueKeys, uniqueId } from '../support/test-env.js';
+import { worldDaemonConfig } from '../support/world-daemon.js';
 import { startWorld, type World } from '../world/world.js';
 
 const ADMIN = 'thin-path-admin-token-0123456789';
@@ -56,16 +57,7 @@ beforeAll(async () => {
   world = await startWorld();
   db = await createTestDatabase();
   dataDir = mkdtempSync(path.join(os.tmpdir(), 'vigil-thin-'));
-  const w = world.config();
-  const config = parseConfig({
-    dataDir,
-    http: { port: 0 },
-    auth: { adminToken: ADMIN },
-    storage: { databaseUrl: db.url },
-    queue: { redisUrl: TEST_REDIS_URL, prefix, dispatchInterval: '100ms' },
-    crawler: { dnsServers: w.crawler.dnsServers, allowNetworks: w.crawler.allowNetworks, timeouts: { connect: '2s', total: '5s' } },
-    tracing: w.tracing,
-  }, {});
+  const config = parseConfig(worldDaemonConfig(world, { dataDir, databaseUrl: db.url, prefix, adminToken: ADMIN }), {});
   const { lines, sink } = logCapture();
   logLines = lines;
   const log = pino({ level: 'debug' }, sink);

@@ -234,6 +234,23 @@ describe('delivery failures', () => {
     expect(mine.map((m) => m.messageId)).toEqual([`<${id}@vigil>`]);
   });
 
+  it('an abuse desk whose stored address is not a plain one gets nothing: failed, no SMTP transaction', async () => {
+    const s = setup();
+    const report = await seedLiveReport(db.store, { seenAt: clock.now(), country: 'NL', ip: '127.0.0.2' });
+    const bad = 'abuse@net.example.test\r\nBcc: other@example.test';
+    const { created } = await db.store.applyNotification({
+      reportId: report.reportId, now: clock.now(),
+      notices: [{
+        kind: 'initial', target: 'hosting_provider', recipientId: bad, reportId: report.reportId, submissionId: null, sequence: 1, episode: 1,
+        eventKey: `initial:${report.reportId}:1:bad-desk`, reason: { rule: 'hosting_provider', country: 'NL', ip: '127.0.0.2', traceId: null, databases: [] },
+      }],
+    });
+    const before = { messages: world.smtp.messages.length, rejected: world.smtp.rejected };
+    expect(await sendNotice(created[0]!.id, s.send)).toMatchObject({ outcome: 'failed', error: 'hosting_provider_address_invalid', channel: null });
+    expect(await noticeRow(created[0]!.id)).toMatchObject({ status: 'failed', last_error: 'hosting_provider_address_invalid' });
+    expect({ messages: world.smtp.messages.length, rejected: world.smtp.rejected }).toEqual(before);
+  });
+
   it('a crash between sending and recording resends under the same id once the lease ends — never a new id', async () => {
     let crash = true;
     const crashing: Store = new Proxy(db.store, {

@@ -120,6 +120,35 @@ export function runOutboxConformance(h: () => OutboxHarness, options: { twoConne
     expect(await store.getNoticeContext('not-a-uuid')).toBeNull();
   });
 
+  it("reads the hosting network's abuse desks from the latest located trace, and sends to one as target hosting_provider", async () => {
+    const { store, at, unique } = h();
+    const { reportId } = await liveIllegalReport();
+    const contacts = [
+      { source: 'ip', role: 'abuse', email: 'Abuse@Net-NL.example.test' },
+      { source: 'domain', role: 'registrar_abuse', email: 'abuse@registrar.example.test' },
+      { source: 'ip', role: 'abuse', email: 'Desk <x@net-nl.example.test>' },
+    ];
+    const traceId = unique('trace');
+    await store.sql.query(`INSERT INTO traces (id, report_id, created_at, ip, country, provenance) VALUES ($1, $2, $3, '127.0.0.2', 'NL', $4)`,
+      [traceId, reportId, at(15), JSON.stringify({ contacts, databases: [] })]);
+    const ctx = await store.getNoticeContext(reportId);
+    expect(ctx?.trace).toEqual({ id: traceId, databases: [], abuseEmails: ['abuse@net-nl.example.test'] });
+
+    const desk = 'abuse@net-nl.example.test';
+    const { created } = await store.applyNotification({
+      reportId, notices: [notice(reportId, desk, { target: 'hosting_provider', reason: { rule: 'hosting_provider', country: 'NL', ip: '127.0.0.2', traceId, databases: [] } })], now: at(20),
+    });
+    expect(created.map((c) => [c.kind, c.recipientId])).toEqual([['initial', desk]]);
+    expect((await store.getNoticeContext(reportId))?.history.map((n) => [n.target, n.recipientId])).toEqual([['hosting_provider', desk]]);
+    const claimed = await sendable(created[0]!.id, at(21));
+    expect(claimed).toMatchObject({ target: 'hosting_provider', recipientId: desk, force: null, disabledUrl: null });
+    await store.recordNoticeDelivery({ noticeId: claimed.id, now: at(22), channel: 'email', outcome: 'sent' });
+    const stats = (await store.listEndpointStats()).find((e) => e.target === 'hosting_provider' && e.id === desk);
+    expect(stats).toMatchObject({ delivered: 1, failedAttempts: 0, lastSuccessAt: at(22) });
+    // an abuse desk has no recipient key: a recipient key never acknowledges its notice
+    expect(await store.ackNotice({ noticeId: claimed.id, recipientId: desk, status: 'received', actor: `key:${desk}`, now: at(23) })).toBeNull();
+  });
+
   it('decides in two statements: the context in one, the notification in one, none when there is nothing to write', async () => {
     const { at } = h();
     const { reportId } = await liveIllegalReport();
