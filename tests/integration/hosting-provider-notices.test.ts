@@ -7,16 +7,15 @@
  * takedown both hear of the removal. Waits are on the sinks' events.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
-import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../config/load-config.js';
 import { startDaemon, type RunningDaemon } from '../../daemon/start-daemon.js';
-import { queuePrefix } from '../../queue/queue-names.js';
-import { createTestDatabase, TEST_REDIS_URL, logCapture, removeQueueKeys, uniqueId } from '../support/test-env.js';
+import { createTestDatabase, logCapture, uniqueId } from '../support/test-env.js';
+import { jsonApi, stopWorldDaemon, worldDaemonConfig } from '../support/world-daemon.js';
 import { startWorld, type World } from '../world/world.js';
 
 const ADMIN = 'hosting-desk-admin-token-0123456789';
@@ -30,32 +29,16 @@ let daemon: RunningDaemon;
 let dataDir: string;
 const prefix = uniqueId('desk');
 
-async function api<T>(method: 'GET' | 'POST', p: string, token: string, json?: unknown): Promise<{ status: number; body: T }> {
-  const headers: Record<string, string> = { authorization: `Bearer ${token}` };
-  if (json !== undefined) headers['content-type'] = 'application/json';
-  const res = await request(`${daemon.url}${p}`, { method, headers, body: json === undefined ? undefined : JSON.stringify(json) });
-  const text = await res.body.text();
-  return { status: res.statusCode, body: (text ? JSON.parse(text) : null) as T };
-}
+const api = jsonApi(() => daemon.url);
 
 beforeAll(async () => {
   world = await startWorld();
   db = await createTestDatabase();
   dataDir = mkdtempSync(path.join(os.tmpdir(), 'vigil-desk-'));
-  const w = world.config();
-  const config = parseConfig({
-    dataDir,
-    http: { port: 0 },
-    auth: { adminToken: ADMIN },
-    storage: { databaseUrl: db.url },
-    queue: { redisUrl: TEST_REDIS_URL, prefix, dispatchInterval: '100ms' },
-    crawler: {
-      dnsServers: w.crawler.dnsServers, allowNetworks: w.crawler.allowNetworks, timeouts: { connect: '2s', total: '5s' },
-      browser: { enabled: false },
-    },
-    tracing: w.tracing,
+  const config = parseConfig(worldDaemonConfig(world, { dataDir, databaseUrl: db.url, prefix, adminToken: ADMIN }, {
+    crawler: { browser: { enabled: false } },
     schedule: { recheck: { live: '1s', notified: '3s' }, removal: { confirmations: 2, window: '1s' } },
-    notices: { smtp: { url: w.notices.smtp.url } },
+    notices: { smtp: { url: world.config().notices.smtp.url } },
     directory: {
       homeCountry: 'GB',
       hostingProviders: { notify: true },
@@ -63,18 +46,12 @@ beforeAll(async () => {
         { id: 'hotline-de', kind: 'hotline', name: 'Hotline DE', countries: ['DE'], channel: { webhook: { url: world.webhooks.url('/de'), secret: SECRET_DE } } },
       ],
     },
-  }, {});
+  }), {});
   const { sink } = logCapture();
   daemon = await startDaemon({ config, role: 'all', log: pino({ level: 'debug' }, sink) });
 }, 60_000);
 
-afterAll(async () => {
-  await daemon?.stop('test done');
-  await removeQueueKeys(queuePrefix(prefix));
-  await db?.drop();
-  await world?.close();
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-});
+afterAll(() => stopWorldDaemon({ daemon, prefix, db, world, dataDir }));
 
 describe('directory.hostingProviders.notify: the hosting network’s abuse desk is told by e-mail', () => {
   let reportId = '';

@@ -201,6 +201,7 @@ export function runOutboxConformance(h: () => OutboxHarness, options: { twoConne
       ($1, $3, $4, '127.0.0.2', 'NL', $6::jsonb), ($2, $3, $5, NULL, NULL, '{}'::jsonb)`, [located, unique('trace'), reportId, at(5), at(8), JSON.stringify({ databases })]);
     expect((await store.getNoticeContext(reportId))?.trace).toEqual({
       id: located, databases: [{ role: 'country', type: 'Test-Country', build: '2031-01-01T00:00:00.000Z' }, { role: 'asn', type: 'Test-ASN', build: '7' }],
+      abuseEmails: [],
     });
   });
 
