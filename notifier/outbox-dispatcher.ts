@@ -12,10 +12,12 @@
  * new id — a finished job kept in Redis would swallow an add under the old one. Two jobs for one
  * notice are harmless: the sender's own claim (`beginNoticeSend`) lets one of them send.
  *
- * A failing store or Redis is logged and retried next tick; the loop never throws.
+ * A failing store or Redis is logged and retried next tick; the loop (core/tick-loop.ts, shared
+ * with the check dispatcher) never throws.
  */
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
+import { createTickLoop } from '../core/tick-loop.js';
 import type { Store } from '../core/store.js';
 
 /** What the dispatcher needs of the `notify` queue: BullMQ's `Queue#addBulk`. */
@@ -117,31 +119,15 @@ export function createOutboxDispatcher(options: OutboxDispatcherOptions): Outbox
     return { decided: decided.count, queued: queued.count, full: decided.full || queued.full };
   }
 
-  let running = false;
-  let timer: NodeJS.Timeout | undefined;
-  let inFlight: Promise<void> | undefined;
-  const schedule = (delayMs: number): void => {
-    if (!running) return;
-    timer = setTimeout(() => {
-      timer = undefined;
-      inFlight = tick()
-        .then(({ full }) => schedule(full ? 0 : intervalMs), (err: unknown) => { log.error({ err }, 'outbox tick failed'); schedule(intervalMs); })
-        .finally(() => { inFlight = undefined; });
-    }, delayMs);
-  };
+  const loop = createTickLoop(tick, {
+    intervalMs,
+    onError: (err) => log.error({ err }, 'outbox tick failed'),
+    timers: { setTimeout, clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout) },
+  });
 
   return {
-    start() {
-      if (running) return;
-      running = true;
-      schedule(0);
-    },
-    async stop() {
-      running = false;
-      clearTimeout(timer);
-      timer = undefined;
-      await inFlight;
-    },
+    start: () => loop.start(),
+    stop: () => loop.stop(),
     async dispatchOnce() {
       const { decided, queued } = await tick();
       return { decided, queued };

@@ -12,10 +12,12 @@
  * throws.
  *
  * While a full batch comes back it loops again at once (a backlog drains at the speed of
- * PostgreSQL and Redis, not one batch per interval); otherwise it sleeps `intervalMs`.
+ * PostgreSQL and Redis, not one batch per interval); otherwise it sleeps `intervalMs`. The loop is
+ * core/tick-loop.ts, shared with the outbox dispatcher.
  */
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
+import { createTickLoop } from '../core/tick-loop.js';
 import type { DueCheck, Store } from '../core/store.js';
 import { buildJob, type CheckPayload, type JobSpec } from './job-payloads.js';
 import { withTimeout } from './with-timeout.js';
@@ -62,10 +64,6 @@ export function createCheckDispatcher(options: CheckDispatcherOptions): CheckDis
   const addTimeoutMs = options.addTimeoutMs ?? 10_000;
   const log = options.log.child({ component: 'check-dispatcher' });
 
-  let running = false;
-  let timer: NodeJS.Timeout | undefined;
-  let inFlight: Promise<void> | undefined;
-
   /** @returns whether a full batch came back (more may be due) */
   async function iteration(): Promise<{ count: number; full: boolean }> {
     const now = options.clock.now();
@@ -102,28 +100,15 @@ export function createCheckDispatcher(options: CheckDispatcherOptions): CheckDis
     return { count: due.length, full: due.length >= batchSize };
   }
 
-  function schedule(delayMs: number): void {
-    if (!running) return;
-    timer = setTimeout(() => {
-      timer = undefined;
-      inFlight = iteration()
-        .then(({ full }) => schedule(full ? 0 : intervalMs))
-        .finally(() => { inFlight = undefined; });
-    }, delayMs);
-  }
+  const loop = createTickLoop(iteration, {
+    intervalMs,
+    onError: (err) => log.error({ err }, 'check dispatch tick failed'),
+    timers: { setTimeout, clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout) },
+  });
 
   return {
-    start() {
-      if (running) return;
-      running = true;
-      schedule(0);
-    },
-    async stop() {
-      running = false;
-      clearTimeout(timer);
-      timer = undefined;
-      await inFlight;
-    },
+    start: () => loop.start(),
+    stop: () => loop.stop(),
     async dispatchOnce() {
       return (await iteration()).count;
     },
