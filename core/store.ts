@@ -100,6 +100,11 @@ export interface NewSubmission {
   idempotency?: IdempotencyClaim;
   /** appended in the same transaction as the submission */
   audit?: AuditEntry;
+  /**
+   * `schedule.expireAfter`: how long an `expired` report submitted again is monitored from now
+   * (see {@link SubmissionCreated.restarted}). @default 90 days (the key's own default)
+   */
+  expireAfterMs?: number;
 }
 
 /** What the 202 answer said; replayed for a retried `Idempotency-Key`. */
@@ -116,6 +121,12 @@ export interface SubmissionCreated {
   accepted: number;
   /** items linked to a report already monitored (or repeated within this submission) */
   duplicates: number;
+  /**
+   * reports among the duplicates whose monitoring had ended and starts again: `expired` ones go
+   * back to `pending` for a new monitoring period and a new notice episode; `removed` ones whose
+   * watch was over get a check at once (live again: reopened and told afresh, by the lifecycle)
+   */
+  restarted: number;
 }
 
 export interface Hosting {

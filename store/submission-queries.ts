@@ -33,6 +33,24 @@ const INSERT_REPORTS = `INSERT INTO reports (url, status, verdict, verdict_sourc
 
 const SELECT_REPORT_IDS = 'SELECT id, url FROM reports WHERE url = ANY($1::text[])';
 
+// A URL submitted again whose monitoring has ended is monitored again (CONTRACT.md §4: a URL
+// already *monitored* is linked, not monitored twice — one no longer monitored is news). $1: the
+// URLs that were not inserted; $2: now; $3: schedule.expireAfter in ms. `expired` → `pending` with
+// a new period and a new episode (reopen_count: the notices of the earlier one are not repeats);
+// `removed` whose watch ended (no check due) → a check now, left to the lifecycle. state_version:
+// a check computed from the old state applies nothing.
+const RESTART_ENDED = `UPDATE reports SET
+    status = CASE WHEN status = 'expired' THEN 'pending' ELSE status END,
+    reopen_count = CASE WHEN status = 'expired' THEN reopen_count + 1 ELSE reopen_count END,
+    expires_at = CASE WHEN status = 'expired' THEN $2::timestamptz + $3::double precision * interval '1 millisecond' ELSE expires_at END,
+    gone_streak = 0, gone_since = NULL,
+    next_check_at = $2::timestamptz, dispatch_at = $2::timestamptz, state_version = state_version + 1
+  WHERE url = ANY($1::text[]) AND (status = 'expired' OR (status = 'removed' AND next_check_at IS NULL))
+  RETURNING id`;
+
+/** `schedule.expireAfter`'s default, for callers that do not pass theirs */
+const DEFAULT_EXPIRE_AFTER_MS = 90 * 86_400_000;
+
 const INSERT_REJECTIONS = `INSERT INTO submission_rejections (submission_id, line, input, error)
   SELECT $1, u.line, u.input, u.error FROM unnest($2::int[], $3::text[], $4::text[]) AS u(line, input, error)`;
 
@@ -86,12 +104,15 @@ function chunks<T>(values: readonly T[]): T[][] {
 const lower = (digest: string | null | undefined): string | null => (digest ? digest.toLowerCase() : null);
 
 /** url → report id for every distinct URL; `created` holds those this call created. */
-async function upsertReports(tx: SqlClient, firstByUrl: Map<string, NewSubmissionItem>, now: Date): Promise<{ ids: Map<string, string>; created: number }> {
+async function upsertReports(
+  tx: SqlClient, firstByUrl: Map<string, NewSubmissionItem>, now: Date, expireAfterMs: number,
+): Promise<{ ids: Map<string, string>; created: number; restarted: number }> {
   // One global order for every submission: two submissions racing on overlapping URLs wait for
   // each other in the same order, so they cannot deadlock.
   const urls = [...firstByUrl.keys()].sort();
   const ids = new Map<string, string>();
   let created = 0;
+  let restarted = 0;
   for (const part of chunks(urls)) {
     const items = part.map((url) => firstByUrl.get(url) as NewSubmissionItem);
     const inserted = await tx.query<{ id: string; url: string }>(INSERT_REPORTS, [
@@ -110,16 +131,18 @@ async function upsertReports(tx: SqlClient, firstByUrl: Map<string, NewSubmissio
     if (existing.length > 0) {
       const found = await tx.query<{ id: string; url: string }>(SELECT_REPORT_IDS, [existing]);
       for (const row of found.rows) ids.set(row.url, row.id);
+      restarted += (await tx.query<{ id: string }>(RESTART_ENDED, [existing, now, expireAfterMs])).rows.length;
     }
   }
   const missing = urls.find((url) => !ids.has(url));
   if (missing !== undefined) throw new Error(`report for ${missing} neither inserted nor found`);
-  return { ids, created };
+  return { ids, created, restarted };
 }
 
 /**
  * One transaction: the submission (with its idempotency key, when given), a report per new
- * normalised URL, links from the force to every report, one item per submitted line, the
+ * normalised URL (and monitoring started again for a known one that had ended: RESTART_ENDED),
+ * links from the force to every report, one item per submitted line, the
  * rejected lines, the receipt counts and the audit row.
  * @throws VigilError FORCE_UNKNOWN; IDEMPOTENCY_CONFLICT when the key is taken (nothing written)
  */
@@ -139,7 +162,7 @@ export async function createSubmission(db: SqlClient, submission: NewSubmission)
 
     const firstByUrl = new Map<string, NewSubmissionItem>();
     for (const item of items) if (!firstByUrl.has(item.url)) firstByUrl.set(item.url, item);
-    const { ids, created } = await upsertReports(tx, firstByUrl, now);
+    const { ids, created, restarted } = await upsertReports(tx, firstByUrl, now, submission.expireAfterMs ?? DEFAULT_EXPIRE_AFTER_MS);
 
     const reportIds = [...new Set(ids.values())].sort();
     for (const part of chunks(reportIds)) await tx.query(INSERT_REPORT_FORCES, [part, forceId, now]);
@@ -159,7 +182,7 @@ export async function createSubmission(db: SqlClient, submission: NewSubmission)
     for (const part of chunks(rejected)) {
       await tx.query(INSERT_REJECTIONS, [id, part.map((r) => r.line), part.map((r) => r.input.slice(0, MAX_REJECTED_INPUT)), part.map((r) => r.error)]);
     }
-    const result = { id, accepted: created, duplicates: items.length - created };
+    const result = { id, accepted: created, duplicates: items.length - created, restarted };
     await tx.query(UPDATE_RECEIPT, [id, result.accepted, result.duplicates, rejected.length]);
     if (submission.audit) await appendAudit(tx, submission.audit);
     return result;

@@ -115,6 +115,7 @@ export function registerSubmissionIntake(app: FastifyInstance, deps: ApiDeps, gu
       try {
         created = await deps.store.createSubmission({
           id, forceId, reference, items: parsed.items, rejected: parsed.rejected, now,
+          ...(deps.expireAfterMs !== undefined ? { expireAfterMs: deps.expireAfterMs } : {}),
           ...(key !== undefined ? { idempotency: { key, requestHash: body.bodyHash, expiresAt: new Date(now.getTime() + (deps.idempotencyTtlMs ?? IDEMPOTENCY_TTL_MS)) } } : {}),
           audit: {
             actor: principal.actor, action: 'submission.create', subjectType: 'submission', subjectId: id, at: now,
@@ -128,7 +129,9 @@ export function registerSubmissionIntake(app: FastifyInstance, deps: ApiDeps, gu
         }
         throw err;
       }
-      request.log.info({ submissionId: id, force: forceId, accepted: created.accepted, duplicates: created.duplicates, rejected: parsed.rejected.length }, 'submission received');
+      request.log.info({
+        submissionId: id, force: forceId, accepted: created.accepted, duplicates: created.duplicates, restarted: created.restarted, rejected: parsed.rejected.length,
+      }, 'submission received');
       return reply.code(202).send({ id, accepted: created.accepted, duplicates: created.duplicates, rejected: parsed.rejected });
     });
   });

@@ -149,6 +149,38 @@ describe('a report through its life', () => {
     expect(route.hits).toBe(hits);
   });
 
+  it('submitted again after its watch ended: checked at once and, live again, reopened for a new episode', async () => {
+    route.mode = 'live';
+    const [again] = await submitReports(db.store, [world.url(world.hosts[0]!.address, '/item/1')], clock.now(), 'illegal');
+    expect(again).toBe(reportId);
+    const r = await nextCheck(reportId);
+    expect(r).toMatchObject({ status: 'notified', removedAt: null });
+    const { rows } = await db.store.sql.query<{ reopen_count: number }>('SELECT reopen_count FROM reports WHERE id = $1', [reportId]);
+    expect(rows[0]?.reopen_count).toBe(2);
+  });
+
+  it('expired, then submitted again: monitored again from the resubmission, in a new episode', async () => {
+    const host = world.hosts[0]!;
+    const other = switchableRoute(host.http, '/item/expiring', 'gone');
+    const [id] = (await submitReports(db.store, [world.url(host.address, '/item/expiring')], clock.now(), 'illegal')) as [string];
+    // never seen live; then its monitoring period is over (set here, not by moving the shared
+    // clock, which would make the other report due too): the next check ends monitoring
+    expect((await nextCheck(id)).status).toBe('unreachable');
+    clock.advance(M); // (a check job's id is its due time: each check here needs a time of its own)
+    await db.store.sql.query('UPDATE reports SET expires_at = $2, next_check_at = $2, dispatch_at = $2 WHERE id = $1', [id, clock.now()]);
+    expect(await nextCheck(id)).toMatchObject({ status: 'expired', nextCheckAt: null });
+
+    other.mode = 'live';
+    clock.advance(M);
+    await submitReports(db.store, [world.url(host.address, '/item/expiring')], clock.now(), 'illegal');
+    const r = await nextCheck(id);
+    expect(r).toMatchObject({ status: 'live' });
+    // its new period runs from the resubmission: the next check is on the live cadence, not the end of monitoring
+    expect(r.nextCheckAt).toEqual(new Date(clock.now().getTime() + H));
+    const { rows } = await db.store.sql.query<{ reopen_count: number; expires_at: Date }>('SELECT reopen_count, expires_at FROM reports WHERE id = $1', [id]);
+    expect(rows[0]).toEqual({ reopen_count: 1, expires_at: new Date(clock.now().getTime() + 90 * D) });
+  });
+
   it('an analyst\'s recheck makes a report due at once', async () => {
     const host = world.hosts[0]!;
     switchableRoute(host.http, '/item/2', 'live');

@@ -213,7 +213,7 @@ export function runStoreConformance(kind: StoreHarness['kind'], createHarness: (
         id, forceId, reference: 'case-17', now: T0,
         items: [item(1, a, { verdict: 'illegal', sha256: 'AB'.repeat(32) }), item(2, b), item(3, a)],
       });
-      expect(result).toEqual({ id, accepted: 2, duplicates: 1 });
+      expect(result).toEqual({ id, accepted: 2, duplicates: 1, restarted: 0 });
 
       const view = await store.getSubmission(id, { forceId });
       expect(view).toMatchObject({ id, force: forceId, reference: 'case-17', createdAt: T0, completedAt: null, counts: { pending: 3 } });
@@ -256,6 +256,36 @@ export function runStoreConformance(kind: StoreHarness['kind'], createHarness: (
       expect(links.rows.map((r) => r.force_id)).toEqual([forceA, forceB].sort());
       // the first submission's data stands
       expect((await store.getReport(sharedId, { forceId: null }))?.createdAt).toEqual(T0);
+    });
+
+    it('monitors again a URL submitted again after its monitoring ended; leaves monitored ones as they are', async () => {
+      const forceId = await newForce();
+      const url = (name: string) => `https://${unique(name)}.example/p`;
+      const [expired, watched, watchOver, live, rejected] = [url('expired'), url('watched'), url('watch-over'), url('live'), url('rejected')];
+      await store.createSubmission({ id: unique('sub'), forceId, reference: null, now: T0, items: [expired, watched, watchOver, live, rejected].map((u, i) => item(i + 1, u)) });
+      await store.sql.query(`UPDATE reports SET status = 'expired', next_check_at = NULL, dispatch_at = NULL, reopen_count = 1 WHERE url = $1`, [expired]);
+      await store.sql.query(`UPDATE reports SET status = 'removed', removed_at = $2, next_check_at = $3, dispatch_at = $3 WHERE url = $1`, [watched, at(10), at(5000)]);
+      await store.sql.query(`UPDATE reports SET status = 'removed', removed_at = $2, next_check_at = NULL, dispatch_at = NULL WHERE url = $1`, [watchOver, at(10)]);
+      await store.sql.query(`UPDATE reports SET status = 'live', next_check_at = $2, dispatch_at = $2 WHERE url = $1`, [live, at(3000)]);
+      await store.sql.query(`UPDATE reports SET status = 'rejected', verdict = 'not_illegal', verdict_source = 'analyst', next_check_at = NULL, dispatch_at = NULL WHERE url = $1`, [rejected]);
+      const state = async (u: string) => (await store.sql.query<Record<string, unknown>>(
+        'SELECT status, next_check_at, dispatch_at, expires_at, reopen_count, removed_at, state_version FROM reports WHERE url = $1', [u])).rows[0]!;
+      const before = new Map(await Promise.all([expired, watched, watchOver, live, rejected].map(async (u) => [u, await state(u)] as const)));
+
+      const now = at(9000);
+      const result = await other.createSubmission({
+        id: unique('sub'), forceId: await newForce(), reference: null, now, expireAfterMs: 3_600_000, items: [expired, watched, watchOver, live, rejected].map((u, i) => item(i + 1, u)),
+      });
+      expect(result).toMatchObject({ accepted: 0, duplicates: 5, restarted: 2 });
+      // expired: a new monitoring period and episode, checked at once
+      expect(await state(expired)).toMatchObject({
+        status: 'pending', next_check_at: now, dispatch_at: now, expires_at: new Date(now.getTime() + 3_600_000), reopen_count: 2,
+        state_version: Number(before.get(expired)!.state_version) + 1,
+      });
+      // removed and its watch over: checked at once; the lifecycle decides (still removed until then)
+      expect(await state(watchOver)).toMatchObject({ status: 'removed', removed_at: at(10), next_check_at: now, dispatch_at: now, reopen_count: 0 });
+      // still monitored, or ended by a verdict: untouched
+      for (const u of [watched, live, rejected]) expect(await state(u)).toEqual(before.get(u));
     });
 
     it('lets two concurrent submissions of overlapping URLs both succeed, one report per URL', async () => {
@@ -481,7 +511,7 @@ export function runStoreConformance(kind: StoreHarness['kind'], createHarness: (
         return item(i + 1, `https://${tag}-${n}.example/path?q=${n}`, { sha256: n % 2 ? null : createHash('sha256').update(String(n)).digest('hex') });
       });
       const id = unique('sub');
-      expect(await store.createSubmission({ id, forceId, reference: 'bulk', items, now: T0 })).toEqual({ id, accepted: 90_000, duplicates: 10_000 });
+      expect(await store.createSubmission({ id, forceId, reference: 'bulk', items, now: T0 })).toEqual({ id, accepted: 90_000, duplicates: 10_000, restarted: 0 });
       const view = await store.getSubmission(id, { forceId });
       expect(view?.counts).toEqual({ pending: 100_000 });
       expect(view?.items).toHaveLength(100_000);
