@@ -148,6 +148,13 @@ export const configSchema = z
         message: `must be longer than crawler.timeouts.total (${formatDuration(config.crawler.timeouts.total)}), or checks still running are dispatched again`,
       });
     }
+    if (config.hashList.files.length > 0 && config.crawler.mediaPolicy !== 'hash') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['hashList', 'files'],
+        message: 'have no effect unless crawler.mediaPolicy is hash: under metadata no media body is read, so nothing is hashed',
+      });
+    }
     if (config.directory.hostingProviders.notify && config.notices.smtp.url === null) {
       ctx.addIssue({
         code: 'custom',

@@ -157,6 +157,13 @@ describe('bad values', () => {
     expect(config.directory.hostingProviders.notify).toBe(true);
   });
 
+  it('hashList.files need crawler.mediaPolicy: hash (under metadata nothing is hashed)', () => {
+    expect(problemsOf({ hashList: { files: ['/etc/vigil/known.txt'] } })).toEqual([
+      'hashList.files: have no effect unless crawler.mediaPolicy is hash: under metadata no media body is read, so nothing is hashed',
+    ]);
+    expect(parseConfig({ hashList: { files: ['/etc/vigil/known.txt'] }, crawler: { mediaPolicy: 'hash' } }, {}).hashList.files).toEqual(['/etc/vigil/known.txt']);
+  });
+
   it('accepts browser.enabled auto, true and false', () => {
     for (const enabled of ['auto', true, false] as const) {
       expect(parseConfig({ crawler: { browser: { enabled } } }, {}).crawler.browser.enabled).toBe(enabled);

@@ -169,7 +169,7 @@ describe('referenced files', () => {
     write('conf/hashes.txt', '');
     const file = write(
       'conf/vigil.yaml',
-      'tracing: { countryDb: [geo/country.mmdb], rdapBootstrap: rdap }\nhashList: { files: [hashes.txt] }\n',
+      'tracing: { countryDb: [geo/country.mmdb], rdapBootstrap: rdap }\nhashList: { files: [hashes.txt] }\ncrawler: { mediaPolicy: hash }\n',
     );
     const { config } = loadConfig({ file, env: {}, cwd: dir });
     expect(config.tracing.countryDb).toEqual([path.join(dir, 'conf/geo/country.mmdb')]);
@@ -183,7 +183,7 @@ describe('referenced files', () => {
     const file = write(
       'conf/vigil.yaml',
       'tracing: { countryDb: [geo/country.mmdb, geo/missing.mmdb], asnDb: [asn.mmdb], rdapBootstrap: nope.json }\n' +
-        'hashList: { files: [some-dir] }\n',
+        'hashList: { files: [some-dir] }\ncrawler: { mediaPolicy: hash }\n',
     );
     const err = errorOf({ file, env: {}, cwd: dir }) as ConfigError;
     expect(err.code).toBe('CONFIG_INVALID');
