@@ -20,10 +20,25 @@ import { registerReportRoutes } from './routes/report-routes.js';
 import { registerSubmissionIntake } from './routes/submission-intake-route.js';
 import { registerSubmissionReadRoutes } from './routes/submission-read-routes.js';
 
+/** A query parameter that carries a credential (the ack link's `token`). */
+const TOKEN_PARAM = /([?&]token=)[^&#]*/gi;
+
+/** What a request log line says of the request: fastify's default fields, the URL's tokens masked. */
+function requestForLog(req: { method?: string; url?: string; host?: string; ip?: string; socket?: { remotePort?: number } }): Record<string, unknown> {
+  return {
+    method: req.method,
+    url: (req.url ?? '').replace(TOKEN_PARAM, '$1[redacted]'),
+    host: req.host,
+    remoteAddress: req.ip,
+    remotePort: req.socket?.remotePort,
+  };
+}
+
 export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
   const app = Fastify({
-    loggerInstance: deps.log.child({ component: 'api' }) as FastifyBaseLogger,
-    // Request bodies are submissions: never log them; the default serializers log no bodies.
+    // Request bodies are submissions: never log them; the default serializers log no bodies. The
+    // request's URL is logged with its `token=` values (acknowledgement links) masked.
+    loggerInstance: deps.log.child({ component: 'api' }, { serializers: { req: requestForLog } }) as FastifyBaseLogger,
     bodyLimit: 1024 * 1024,
     genReqId: () => deps.newId(),
     return503OnClosing: true,
