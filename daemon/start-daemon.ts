@@ -16,6 +16,7 @@ import { createVigilMetrics } from '../api/metrics/vigil-metrics.js';
 import type { VigilConfig } from '../config/config-schema.js';
 import { BUILTIN_CHALLENGE_PATTERNS, compileTakedownPatterns } from '../core/takedown-patterns.js';
 import type { Clock } from '../core/clock.js';
+import { VigilError } from '../core/errors.js';
 import type { Store } from '../core/store.js';
 import { BrowserFetcher } from '../crawler/browser-fetcher.js';
 import { HashList } from '../crawler/hash-list.js';
@@ -33,6 +34,7 @@ import { createQueues, type Queues } from '../queue/queues.js';
 import { connectRedis, type RedisHandle } from '../queue/redis-connection.js';
 import { openStore } from '../store/open-store.js';
 import { createDnsResolver } from '../tracing/dns-resolver.js';
+import { TracingError } from '../tracing/tracing-errors.js';
 import { probeBrowser } from './browser-probe.js';
 import { createNoticeDecider, createNoticeDispatcher, createNotifySender } from './notifier-parts.js';
 import { runShutdown, type ShutdownStep } from './shutdown.js';
@@ -56,6 +58,16 @@ export async function startDaemon(options: { config: Readonly<VigilConfig>; role
   const steps: ShutdownStep[] = [];
   // Shutdown steps are pushed as parts come up and run in the order below, whatever the role.
   const order = ['http', 'dispatcher', 'workers', 'browser', 'fetcher', 'queues', 'redis', 'store'];
+  const ordered = (): ShutdownStep[] => [...steps].sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
+  /** A part that cannot come up fails start-up: what is up already is stopped first, so no half-started daemon stays running. */
+  const orStop = async <T>(part: Promise<T>): Promise<T> => {
+    try {
+      return await part;
+    } catch (err) {
+      await runShutdown(ordered(), config.shutdown.deadline, log);
+      throw err;
+    }
+  };
   let accepting = true;
 
   log.info({ role, dataDir: config.dataDir }, 'vigil starting');
@@ -86,20 +98,20 @@ export async function startDaemon(options: { config: Readonly<VigilConfig>; role
   });
 
   const browser = probeBrowser({ enabled: config.crawler.browser.enabled, executablePath: config.crawler.browser.executablePath, envPath: options.chromiumEnvPath });
+  if (runsWorker && config.crawler.browser.enabled === true && !browser.available) {
+    // `true` means a browser is required (`auto` is the setting that falls back to HTTP-only)
+    await orStop(Promise.reject(new VigilError('CONFIG_INVALID', `crawler.browser.enabled is true, but there is ${browser.detail.replace(/; running HTTP-only/, '')}`)));
+  }
   log[browser.available ? 'info' : 'warn']({ browser: browser.detail }, browser.available ? 'browser available' : 'browser unavailable: HTTP-only');
 
   const workers: { close(deadlineMs?: number): Promise<unknown> }[] = [];
   if (runsWorker) {
     const resolver = createDnsResolver({ servers: [...config.crawler.dnsServers], timeoutMs: 5000, tries: 2 });
     // The hash list (`hashList.files`): a digest found in it is an `illegal` verdict.
-    let hashList: HashList | null = null;
-    try {
-      if (config.hashList.files.length > 0) hashList = await HashList.open({ files: [...config.hashList.files] });
-    } catch (err) {
-      // unreadable at start (config/ checked it exists): close what is open, then fail start-up
-      await runShutdown([...steps].sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name)), config.shutdown.deadline, log);
-      throw new Error(`hashList.files: ${(err as Error).message}`, { cause: err });
-    }
+    // unreadable at start (config/ checked that it exists): fail start-up
+    const hashList: HashList | null = config.hashList.files.length === 0 ? null : await orStop(HashList.open({ files: [...config.hashList.files] }).catch((err: unknown) => {
+      throw new VigilError('CONFIG_INVALID', `hashList.files: ${(err as Error).message}`, { cause: err });
+    }));
     if (hashList) {
       const hashLog = log.child({ component: 'hash-list' });
       hashList.on('reload', (r: { size: number; badLines: number }) => hashLog.info({ size: r.size, badLines: r.badLines }, 'hash list reloaded'));
@@ -107,6 +119,13 @@ export async function startDaemon(options: { config: Readonly<VigilConfig>; role
       const list = hashList;
       steps.push({ name: 'fetcher', run: () => list.close() });
     }
+    // Tracing: where live content is hosted (the check job asks for traces; a trace that starts or
+    // moves routing makes the report's notice decision due). Opened before any worker takes a job:
+    // a database or bootstrap file that cannot be used fails start-up with its path.
+    const traceParts = await orStop(createTraceParts({ config, resolver, clock: systemClock, log }).catch((err: unknown) => {
+      throw err instanceof TracingError ? new VigilError('CONFIG_INVALID', `tracing: ${err.detail}`, { cause: err }) : err;
+    }));
+    steps.push({ name: 'fetcher', run: () => traceParts.close() });
     const fetcher = new HttpFetcher({
       hashList,
       resolver,
@@ -163,7 +182,7 @@ export async function startDaemon(options: { config: Readonly<VigilConfig>; role
     const handBackMs = (ms: number) => Math.min(1000, Math.floor(ms / 4));
     steps.push({ name: 'workers', run: (ms) => Promise.all(workers.map((w) => w.close(ms - handBackMs(ms)))).then(() => undefined) });
     // The notifier: the notify job delivers outbox notices through the channels.
-    const notifySender = await createNotifySender({ config, store, clock: systemClock });
+    const notifySender = await orStop(createNotifySender({ config, store, clock: systemClock }));
     steps.push({ name: 'fetcher', run: () => notifySender.close() });
     workers.push(createSupervisedWorker('notify', async (payload, { signal, log: jobLog }) => {
       await sendNotice(payload.noticeId, {
@@ -176,12 +195,8 @@ export async function startDaemon(options: { config: Readonly<VigilConfig>; role
       lockDuration: config.queue.lockDuration,
       log: log.child({ component: 'worker', queue: 'notify' }),
     }));
-    // Tracing: where live content is hosted (the check job asks for traces; a trace that starts or
-    // moves routing makes the report's notice decision due).
-    const traceParts = await createTraceParts({ config, resolver, clock: systemClock, log });
     // a trace that makes the notice decision due decides it at once (the dispatcher is the net)
     const decideNow = createNoticeDecider({ config, store, queue: queues.notify, clock: systemClock, log });
-    steps.push({ name: 'fetcher', run: () => traceParts.close() });
     workers.push(createSupervisedWorker('trace', async (payload, { signal, log: jobLog }) => {
       await runTraceJob(payload, { store, tracer: traceParts.tracer, clock: systemClock, log: jobLog, onDecisionDue: decideNow }, signal);
     }, {
@@ -263,8 +278,12 @@ export async function startDaemon(options: { config: Readonly<VigilConfig>; role
       queues: queues.all(),
       admin: { secureCookies: config.http.publicUrl.startsWith('https:') },
     };
-    app = await createApiServer(deps);
-    await app.listen({ host: config.http.host, port: config.http.port });
+    app = await orStop(createApiServer(deps));
+    const listening = app;
+    await orStop(listening.listen({ host: config.http.host, port: config.http.port }).catch(async (err: unknown) => {
+      await listening.close();
+      throw new VigilError('CONFIG_INVALID', `http: cannot listen on ${config.http.host}:${config.http.port}: ${(err as Error).message}`, { cause: err });
+    }));
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.http.port;
     url = `http://${config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host}:${port}`;
@@ -282,8 +301,7 @@ export async function startDaemon(options: { config: Readonly<VigilConfig>; role
       stopping ??= (async () => {
         log.info({ reason, deadlineMs: config.shutdown.deadline }, 'vigil stopping');
         accepting = false;
-        const ordered = [...steps].sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
-        const result = await runShutdown(ordered, config.shutdown.deadline, log);
+        const result = await runShutdown(ordered(), config.shutdown.deadline, log);
         log.info({ clean: result.clean }, 'vigil stopped');
         return result;
       })();

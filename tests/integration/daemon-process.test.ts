@@ -3,6 +3,7 @@
  * Redis says what to install, the embedded database and a private Redis come up, and SIGTERM
  * exits 0.
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -126,6 +127,46 @@ describe('vigil start (process)', () => {
     const out = vigil.stdout();
     expect(out).toContain('vigil started');
     expect(out.indexOf('vigil stopped')).toBeGreaterThan(out.indexOf('vigil started'));
+  }, 90_000);
+
+  it.each([
+    ['a country database that is not one', (dir: string) => {
+      writeFileSync(path.join(dir, 'country.mmdb'), randomBytes(4096));
+      return 'tracing: { countryDb: [country.mmdb] }\n';
+    }, /tracing: .*country\.mmdb: not a MaxMind DB file/],
+    ['a required browser that is not there', (dir: string) => `crawler: { browser: { enabled: true, executablePath: ${path.join(dir, 'no-chromium')} } }\n`,
+      /crawler\.browser\.enabled is true, but there is no Chromium executable at .*no-chromium/],
+  ])('%s stops start-up with the reason, and nothing is left running', async (_name, configure, reason) => {
+    const dir = tempDir();
+    const file = path.join(dir, 'vigil.yaml');
+    writeFileSync(file, `queue:\n  prefix: ${newPrefix()}\n${configure(dir)}`);
+    const vigil = runVigil(['start', '--role', 'all'], {
+      env: { ...baseEnv(), REDIS_URL: TEST_REDIS_URL, VIGIL_DATA_DIR: path.join(dir, 'data'), VIGIL_HTTP_PORT: String(await freePort()) },
+      cwd: dir,
+    });
+    // exits by itself: no worker or connection left holding the process open
+    const { code } = await vigil.exited;
+    expect(code).toBe(1);
+    expect(vigil.stderr()).toMatch(/^vigil: cannot start: /m);
+    expect(vigil.stderr()).toMatch(reason);
+    expect(`${vigil.stdout()}${vigil.stderr()}`).not.toContain('"msg":"vigil started"');
+  }, 90_000);
+
+  it('a port already in use stops start-up, saying which', async () => {
+    const dir = tempDir();
+    const busy = net.createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const port = (busy.address() as net.AddressInfo).port;
+    try {
+      const vigil = runVigil(['start', '--role', 'api'], {
+        env: { ...baseEnv(), REDIS_URL: TEST_REDIS_URL, VIGIL_DATA_DIR: path.join(dir, 'data'), VIGIL_HTTP_PORT: String(port) },
+        cwd: dir,
+      });
+      expect((await vigil.exited).code).toBe(1);
+      expect(vigil.stderr()).toMatch(new RegExp(`vigil: cannot start: http: cannot listen on 127\\.0\\.0\\.1:${port}: .*EADDRINUSE`));
+    } finally {
+      busy.close();
+    }
   }, 90_000);
 
   it('uses a running Redis with its own prefix and the embedded store; SIGINT also exits 0', async () => {
