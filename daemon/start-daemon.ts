@@ -155,6 +155,19 @@ export async function startDaemon(options: { config: Readonly<VigilConfig>; role
     if (browserFetcher) steps.push({ name: 'browser', run: () => browserFetcher.close() });
     const rules = { takedownPatterns: compileTakedownPatterns(config.crawler.takedownPatterns), challengePatterns: BUILTIN_CHALLENGE_PATTERNS };
     const policy = lifecyclePolicyOf(config.schedule);
+    // What every worker takes from `queue.*`: the lock, the stalled-job scan, the watchdog.
+    const workerOptions = (queue: 'check' | 'notify' | 'trace', concurrency: number) => ({
+      createConnection: () => redis.createConnection('worker'),
+      prefix: config.queue.prefix,
+      concurrency,
+      lockDuration: config.queue.lockDuration,
+      stalledInterval: config.queue.stalledInterval,
+      maxStalledCount: config.queue.maxStalledCount,
+      intervalMs: config.queue.watchdogInterval,
+      stuckAfterMs: Math.max(60_000, 2 * config.queue.lockDuration),
+      waitingCount: () => queues[queue].getWaitingCount(),
+      log: log.child({ component: 'worker', queue }),
+    });
     const checkWorker = createSupervisedWorker('check', async (payload, { job, signal, log: jobLog }) => {
       const checkJob = { checkId: String(job.id), reportId: payload.reportId, dueAt: new Date(payload.dueAt) };
       const started = performance.now();
@@ -164,18 +177,7 @@ export async function startDaemon(options: { config: Readonly<VigilConfig>; role
         trace: { queues, store },
       }, signal);
       if (result.outcome !== null && result.applied) metrics.observeCheck(result.outcome, (performance.now() - started) / 1000);
-    }, {
-      createConnection: () => redis.createConnection('worker'),
-      prefix: config.queue.prefix,
-      concurrency: Math.min(config.crawler.concurrency, 256),
-      lockDuration: config.queue.lockDuration,
-      stalledInterval: config.queue.stalledInterval,
-      maxStalledCount: config.queue.maxStalledCount,
-      intervalMs: config.queue.watchdogInterval,
-      stuckAfterMs: Math.max(60_000, 2 * config.queue.lockDuration),
-      waitingCount: () => queues.check.getWaitingCount(),
-      log: log.child({ component: 'worker', queue: 'check' }),
-    });
+    }, workerOptions('check', Math.min(config.crawler.concurrency, 256)));
     workers.push(checkWorker);
     // Wait for running jobs until shortly before the deadline: the rest of it is for handing the
     // unfinished ones back to the queue and closing, so even that path ends within the deadline.
@@ -188,24 +190,12 @@ export async function startDaemon(options: { config: Readonly<VigilConfig>; role
       await sendNotice(payload.noticeId, {
         ...notifySender.deps, log: jobLog, onDelivery: (e) => metrics.noticeDelivered(e.kind, e.channel, e.result),
       }, signal);
-    }, {
-      createConnection: () => redis.createConnection('worker'),
-      prefix: config.queue.prefix,
-      concurrency: config.queue.workerConcurrency,
-      lockDuration: config.queue.lockDuration,
-      log: log.child({ component: 'worker', queue: 'notify' }),
-    }));
+    }, workerOptions('notify', config.queue.workerConcurrency)));
     // a trace that makes the notice decision due decides it at once (the dispatcher is the net)
     const decideNow = createNoticeDecider({ config, store, queue: queues.notify, clock: systemClock, log });
     workers.push(createSupervisedWorker('trace', async (payload, { signal, log: jobLog }) => {
       await runTraceJob(payload, { store, tracer: traceParts.tracer, clock: systemClock, log: jobLog, onDecisionDue: decideNow }, signal);
-    }, {
-      createConnection: () => redis.createConnection('worker'),
-      prefix: config.queue.prefix,
-      concurrency: config.queue.workerConcurrency,
-      lockDuration: config.queue.lockDuration,
-      log: log.child({ component: 'worker', queue: 'trace' }),
-    }));
+    }, workerOptions('trace', config.queue.workerConcurrency)));
   }
 
   if (runsScheduler) {
