@@ -23,6 +23,8 @@ export interface ApiDeps {
   /** ask for an immediate check of a report (analyst recheck); optional until the lifecycle lands */
   requestCheck?: (reportId: string) => Promise<void>;
   limits: { maxItems: number; maxBodyBytes: number };
+  /** the ids of `directory.recipients`: a recipient key must name one; absent: not checked */
+  recipientIds?: readonly string[];
   /** `schedule.expireAfter` (ms): the new monitoring period of an expired URL submitted again */
   expireAfterMs?: number;
   /** per-key token bucket (`http.rateLimit`); null = no limit */

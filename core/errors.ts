@@ -23,6 +23,7 @@ export const ERROR_CODES = {
   PAYLOAD_TOO_LARGE: { transient: false, status: 413, title: 'Payload too large' },
   FORCE_EXISTS: { transient: false, status: 409, title: 'Force already exists' },
   FORCE_UNKNOWN: { transient: false, status: 400, title: 'Unknown force' },
+  RECIPIENT_UNKNOWN: { transient: false, status: 400, title: 'Unknown recipient' },
   SHUTTING_DOWN: { transient: true, status: 503, title: 'Shutting down' },
   RATE_LIMITED: { transient: true, status: 429, title: 'Too many requests' },
   IDEMPOTENCY_KEY_REUSED: { transient: false, status: 422, title: 'Idempotency key reused with a different request' },

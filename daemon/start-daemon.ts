@@ -262,6 +262,7 @@ export async function startDaemon(options: { config: Readonly<VigilConfig>; role
       requestCheck: async (reportId) => { await store.requestCheck(reportId, systemClock.now()); },
       limits: { maxItems: 100_000, maxBodyBytes: 50 * 1024 * 1024 },
       expireAfterMs: config.schedule.expireAfter,
+      recipientIds: config.directory.recipients.map((r) => r.id),
       rateLimit: config.http.rateLimit,
       accepting: () => accepting,
       metrics: { metrics, public: config.http.metricsPublic },

@@ -52,6 +52,11 @@ export function registerAdminRoutes(app: FastifyInstance, deps: ApiDeps, guards:
     if (body.force !== undefined && !(await deps.store.getForce(body.force))) {
       return sendProblem(reply, 'FORCE_UNKNOWN', `No force with id "${body.force}"; create it first (POST /v1/forces).`);
     }
+    // A key for a recipient the directory does not list could never acknowledge anything.
+    if (body.recipient !== undefined && deps.recipientIds !== undefined && !deps.recipientIds.includes(body.recipient)) {
+      const known = deps.recipientIds.length > 0 ? `; the directory lists ${deps.recipientIds.map((id) => `"${id}"`).join(', ')}` : '; the directory lists none';
+      return sendProblem(reply, 'RECIPIENT_UNKNOWN', `No recipient with id "${body.recipient}" in directory.recipients${known}.`);
+    }
     const token = generateToken();
     const key = await deps.store.createApiKey({
       id: deps.newId(),

@@ -84,6 +84,20 @@ describe('API keys and authentication', () => {
     expect(dup.json()).toMatchObject({ status: 409, code: 'FORCE_EXISTS' });
   });
 
+  it('refuses a recipient key for an id the directory does not list, naming the ones it does', async () => {
+    const withDirectory = await startApiHarness({ recipientIds: ['hotline-nl', 'le-star'] });
+    try {
+      const typo = await withDirectory.call(ADMIN_TOKEN, 'POST', '/v1/keys', { json: { role: 'recipient', recipient: 'hotline-ml' } });
+      expect(typo.json()).toMatchObject({ status: 400, code: 'RECIPIENT_UNKNOWN' });
+      expect(typo.json<{ detail: string }>().detail).toBe('No recipient with id "hotline-ml" in directory.recipients; the directory lists "hotline-nl", "le-star".');
+      const listed = await withDirectory.call(ADMIN_TOKEN, 'POST', '/v1/keys', { json: { role: 'recipient', recipient: 'hotline-nl' } });
+      expect(listed.statusCode).toBe(201);
+      expect(listed.json()).toMatchObject({ role: 'recipient', recipient: 'hotline-nl' });
+    } finally {
+      await withDirectory.close();
+    }
+  });
+
   it('limits each key to its bucket: 429 with Retry-After, other keys unaffected, refilled over time', async () => {
     const busy = await h.newKey('analyst');
     const calm = await h.newKey('analyst');

@@ -55,6 +55,8 @@ export interface HarnessOptions {
   rateLimit?: RateLimit | null;
   limits?: { maxItems: number; maxBodyBytes: number };
   requestCheck?: (reportId: string) => Promise<void>;
+  /** `directory.recipients` ids (recipient keys are checked against them) */
+  recipientIds?: readonly string[];
 }
 
 export async function startApiHarness(options: HarnessOptions = {}): Promise<ApiHarness> {
@@ -84,6 +86,7 @@ export async function startApiHarness(options: HarnessOptions = {}): Promise<Api
     rateLimit: options.rateLimit ?? null,
     accepting: () => true,
     ...(options.requestCheck ? { requestCheck: options.requestCheck } : {}),
+    ...(options.recipientIds ? { recipientIds: options.recipientIds } : {}),
   };
   const app = await createApiServer(deps);
   cleanups.unshift(() => app.close());
