@@ -31,7 +31,8 @@ function escapeHtml(text: string): string {
 }
 
 export function registerNoticeRoutes(app: FastifyInstance, deps: ApiDeps, guards: Guards): void {
-  const recipientOnly = guards.allow(['recipient'], 'not_found');
+  // a recipient acknowledges its own notices; an admin (CONTRACT.md §4: everything) any recipient's
+  const recipientOrAdmin = guards.allow(['recipient', 'admin'], 'not_found');
   // One secret for every process (store/server_secrets); fetched once, again after a failure.
   let secret: Promise<string> | null = null;
   const ackSecret = (): Promise<string> => {
@@ -52,10 +53,10 @@ export function registerNoticeRoutes(app: FastifyInstance, deps: ApiDeps, guards
     });
 
     scope.post<{ Params: { id: string }; Querystring: { token?: string } }>('/v1/notices/:id/ack', {
-      // With a link token no key is needed; without one, only a recipient key.
-      onRequest: async (request: AckRequest, reply: FastifyReply) => (tokenOf(request) === null ? recipientOnly(request, reply) : undefined),
+      // With a link token no key is needed; without one, a recipient key (or an admin's).
+      onRequest: async (request: AckRequest, reply: FastifyReply) => (tokenOf(request) === null ? recipientOrAdmin(request, reply) : undefined),
       schema: {
-        summary: 'Acknowledge a notice (recipient key, or the link token)',
+        summary: 'Acknowledge a notice (recipient key, admin key, or the link token)',
         tags: ['notices'],
         docBody: { 'application/json': ackBodySchema },
       },
@@ -66,7 +67,7 @@ export function registerNoticeRoutes(app: FastifyInstance, deps: ApiDeps, guards
       const principal = byLink ? null : principalOf(request);
       const result = await deps.store.ackNotice({
         noticeId: request.params.id,
-        recipientId: principal ? principal.recipientId ?? '' : null,
+        recipientId: principal === null || principal.role === 'admin' ? null : principal.recipientId ?? '',
         status,
         actor: principal ? principal.actor : 'ack-link',
         now: deps.clock.now(),

@@ -20,6 +20,8 @@ const clock = testClock();
 const recipientToken = generateToken();
 const otherRecipientToken = generateToken();
 const forceToken = generateToken();
+const adminToken = generateToken();
+const adminKeyId = uniqueId('key');
 
 beforeAll(async () => {
   db = await openTestStore();
@@ -30,6 +32,7 @@ beforeAll(async () => {
   for (const [token, recipientId] of [[recipientToken, 'hotline-nl'], [otherRecipientToken, 'hotline-de']] as const) {
     await db.store.createApiKey({ id: uniqueId('key'), role: 'recipient', forceId: null, recipientId, label: null, tokenHash: hashToken(token), expiresAt: null });
   }
+  await db.store.createApiKey({ id: adminKeyId, role: 'admin', forceId: null, recipientId: null, label: null, tokenHash: hashToken(adminToken), expiresAt: null });
   const force = uniqueId('force');
   await db.store.createForce({ id: force, name: 'Kent' });
   await db.store.createApiKey({ id: uniqueId('key'), role: 'force', forceId: force, recipientId: null, label: null, tokenHash: hashToken(forceToken), expiresAt: null });
@@ -74,6 +77,15 @@ describe('POST /v1/notices/:id/ack', () => {
     const audit = await db.store.sql.query<{ actor: string }>(`SELECT actor FROM audit_log WHERE action = 'notice.ack' AND subject_id = $1`, [id]);
     expect(audit.rows).toHaveLength(3);
     expect(audit.rows[0]?.actor).toMatch(/^key:/);
+  });
+
+  it('by an admin key (admin may do everything), as that key', async () => {
+    const { id } = await newNotice();
+    const res = await ack(id, { bearer: adminToken });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ id, ackStatus: 'received' });
+    const audit = await db.store.sql.query<{ actor: string }>(`SELECT actor FROM audit_log WHERE action = 'notice.ack' AND subject_id = $1`, [id]);
+    expect(audit.rows.map((r) => r.actor)).toEqual([`key:${adminKeyId}`]);
   });
 
   it('by the link token, without a key', async () => {
