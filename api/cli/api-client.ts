@@ -30,6 +30,10 @@ export interface CallBody {
   contentType?: string;
   length?: number;
   headers?: Record<string, string>;
+  /** a public route (`/readyz`): no token needed, none sent */
+  anonymous?: boolean;
+  /** error statuses whose body is the answer (`/readyz`'s 503), not a failure */
+  accept?: readonly number[];
 }
 
 /** statuses worth one more try with the same request */
@@ -45,8 +49,9 @@ export class ApiClient {
   constructor(private readonly settings: ClientSettings) {}
 
   async call<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body: CallBody = {}): Promise<ApiResponse<T>> {
-    if (!this.settings.token) throw new CliError('No API token: set VIGIL_TOKEN to an API key (or the admin token).');
-    const headers: Record<string, string> = { authorization: `Bearer ${this.settings.token}`, accept: 'application/json', ...body.headers };
+    if (!this.settings.token && !body.anonymous) throw new CliError('No API token: set VIGIL_TOKEN to an API key (or the admin token).');
+    const headers: Record<string, string> = { accept: 'application/json', ...body.headers };
+    if (!body.anonymous) headers.authorization = `Bearer ${this.settings.token}`;
     let payload: string | Readable | undefined;
     if (body.json !== undefined) {
       headers['content-type'] = 'application/json';
@@ -71,7 +76,7 @@ export class ApiClient {
         parsed = text;
       }
     }
-    if (response.statusCode >= 400) {
+    if (response.statusCode >= 400 && !body.accept?.includes(response.statusCode)) {
       const problem = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as { detail?: string; title?: string; code?: string };
       const hint = HINTS[response.statusCode] ?? '';
       throw new CliError(

@@ -2,7 +2,7 @@
  * The client subcommands of `vigil` (CONTRACT.md §2): each is a call to the HTTP API.
  * Output goes to the given writer (stdout); progress to stderr.
  */
-import { ApiClient, type ClientSettings } from './api-client.js';
+import { ApiClient, CliError, type ClientSettings } from './api-client.js';
 
 export { submitCommand } from './submit-command.js';
 
@@ -24,9 +24,11 @@ const hostingText = (h: Hosting | null): string =>
 export async function statusCommand(settings: ClientSettings, submission: string | undefined, io: Output): Promise<void> {
   const client = new ApiClient(settings);
   if (!submission) {
-    const { body } = await client.call<{ status: string; checks: Record<string, { ok: boolean; detail?: string }> }>('GET', '/readyz');
+    // /readyz is public: no key needed; 503 is an answer too (which part is down), exit 1 after it
+    const { status, body } = await client.call<{ status: string; checks: Record<string, { ok: boolean; detail?: string }> }>('GET', '/readyz', { anonymous: true, accept: [503] });
     io.out(`vigil: ${body.status}`);
-    for (const [name, c] of Object.entries(body.checks)) io.out(`  ${name}: ${c.ok ? 'ok' : 'NOT OK'}${c.detail ? ` (${c.detail})` : ''}`);
+    for (const [name, c] of Object.entries(body.checks ?? {})) io.out(`  ${name}: ${c.ok ? 'ok' : 'NOT OK'}${c.detail ? ` (${c.detail})` : ''}`);
+    if (status !== 200) throw new CliError('vigil is not ready: see the parts marked NOT OK above.', 1, true);
     return;
   }
   const { body } = await client.call<{

@@ -69,6 +69,21 @@ describe('vigil client commands (processes)', () => {
     expect(JSON.parse(json.out)).toMatchObject({ id: reportId, url: a, traces: [] });
   }, 120_000);
 
+  it('status without a submission reads the public /readyz: no key needed; not ready → each part, exit 1', async () => {
+    const ready = await vigil(['status'], null);
+    expect(ready).toMatchObject({ code: 0, out: 'vigil: ready\n  database: ok\n' });
+    const readiness = h.deps.readiness;
+    h.deps.readiness = async () => ({ ready: false, checks: { database: { ok: true }, redis: { ok: false, detail: 'connect ECONNREFUSED' } } });
+    try {
+      const down = await vigil(['status'], null);
+      expect(down.code).toBe(1);
+      expect(down.out).toBe('vigil: not_ready\n  database: ok\n  redis: NOT OK (connect ECONNREFUSED)\n');
+      expect(down.err).toMatch(/vigil is not ready: see the parts marked NOT OK above/);
+    } finally {
+      h.deps.readiness = readiness;
+    }
+  }, 120_000);
+
   it('exit 1 with a message that says what to do', async () => {
     const analyst = (await h.newKey('analyst')).token;
     const cases: [string[], string | null, NodeJS.ProcessEnv, RegExp][] = [
