@@ -148,7 +148,9 @@ export function registerReportRoutes(app: FastifyInstance, deps: ApiDeps, guards
   });
 
   r.post('/v1/reports/:id/hold', {
-    onRequest: guards.allow(['force', 'admin'], 'not_found'),
+    // Refused by role before any report is looked at (403 reveals nothing about the id); a force's
+    // reach is its own reports (404 for others, below).
+    onRequest: guards.allow(['force', 'admin']),
     schema: { summary: 'Evidence hold: no notices before `until` (owning force, admin)', tags: ['reports'], params: paramsSchema, body: holdBodySchema },
   }, async (request, reply) => {
     const principal = principalOf(request);

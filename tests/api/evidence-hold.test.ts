@@ -54,11 +54,13 @@ describe.each(['postgres', 'embedded'] as const)('evidence hold (%s)', (kind) =>
     expect((await holdRow(id)).hold_until).not.toBeNull();
   });
 
-  it('another force gets 404 and an analyst is refused; nothing changes', async () => {
+  it('another force gets 404 and an analyst is refused (403: it may read the report, not hold it); nothing changes', async () => {
     const id = await newReport();
     const until = new Date(h.clock.now().getTime() + 3600_000).toISOString();
     expect((await hold(id, until, otherForceToken)).statusCode).toBe(404);
-    expect((await hold(id, until, analystToken)).statusCode).toBe(404);
+    const analyst = await hold(id, until, analystToken);
+    expect(analyst.statusCode).toBe(403);
+    expect(analyst.json()).toMatchObject({ code: 'FORBIDDEN' });
     expect((await holdRow(id)).hold_until).toBeNull();
   });
 
