@@ -34,7 +34,14 @@ function requestForLog(req: { method?: string; url?: string; host?: string; ip?:
   };
 }
 
-export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
+/**
+ * The HTTP server of a process. `full` (a process with the `api` role): the API, `/admin`, the
+ * health routes and `/metrics`. `ops` (a `worker` or `scheduler` process): only `/healthz`,
+ * `/readyz` and `/metrics`, so that the counters those roles keep (checks, notices, schedule lag)
+ * can be scraped where they are counted.
+ */
+export async function createApiServer(deps: ApiDeps, options: { surface?: 'full' | 'ops' } = {}): Promise<FastifyInstance> {
+  const full = (options.surface ?? 'full') === 'full';
   const app = Fastify({
     // Request bodies are submissions: never log them; the default serializers log no bodies. The
     // request's URL is logged with its `token=` values (acknowledgement links) masked.
@@ -47,20 +54,21 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
   app.setValidatorCompiler(validatorCompiler);
   app.setErrorHandler(errorHandler(deps.log));
   app.setNotFoundHandler((request, reply) => sendProblem(reply, 'NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}.`));
-  await registerOpenApi(app, deps.version ?? '0.0.0');
-
   const guards = createGuards({ auth: deps.auth, clock: deps.clock, rateLimit: deps.rateLimit ?? null });
+  if (full) await registerOpenApi(app, deps.version ?? '0.0.0');
   registerHealthRoutes(app, deps);
-  registerAdminRoutes(app, deps, guards);
-  registerSubmissionIntake(app, deps, guards);
-  registerSubmissionReadRoutes(app, deps, guards);
-  registerReportRoutes(app, deps, guards);
-  registerNoticeRoutes(app, deps, guards);
   if (deps.metrics) registerMetricsRoute(app, deps.metrics, guards);
-  // The operator pages (/admin, /admin/queues): an encapsulated plugin with its own session auth.
-  await registerAdmin(app, {
-    store: deps.store, auth: deps.auth, clock: deps.clock, log: deps.log, requestCheck: deps.requestCheck, queues: deps.queues, ...deps.admin,
-  });
+  if (full) {
+    registerAdminRoutes(app, deps, guards);
+    registerSubmissionIntake(app, deps, guards);
+    registerSubmissionReadRoutes(app, deps, guards);
+    registerReportRoutes(app, deps, guards);
+    registerNoticeRoutes(app, deps, guards);
+    // The operator pages (/admin, /admin/queues): an encapsulated plugin with its own session auth.
+    await registerAdmin(app, {
+      store: deps.store, auth: deps.auth, clock: deps.clock, log: deps.log, requestCheck: deps.requestCheck, queues: deps.queues, ...deps.admin,
+    });
+  }
   await app.ready();
   return app;
 }

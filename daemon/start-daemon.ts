@@ -249,9 +249,11 @@ export async function startDaemon(options: { config: Readonly<VigilConfig>; role
     return { ready: Object.values(checks).every((c) => c.ok), checks };
   };
 
+  // Every role listens on http.host:http.port: the api role serves the API, the others only the
+  // health routes and /metrics (the counters of checks and notices live in the workers).
   let app: FastifyInstance | null = null;
   let url: string | null = null;
-  if (runsApi) {
+  {
     const deps: ApiDeps = {
       store,
       clock: systemClock,
@@ -269,7 +271,7 @@ export async function startDaemon(options: { config: Readonly<VigilConfig>; role
       queues: queues.all(),
       admin: { secureCookies: config.http.publicUrl.startsWith('https:') },
     };
-    app = await orStop(createApiServer(deps));
+    app = await orStop(createApiServer(deps, { surface: runsApi ? 'full' : 'ops' }));
     const listening = app;
     await orStop(listening.listen({ host: config.http.host, port: config.http.port }).catch(async (err: unknown) => {
       await listening.close();
@@ -277,10 +279,11 @@ export async function startDaemon(options: { config: Readonly<VigilConfig>; role
     }));
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.http.port;
-    url = `http://${config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host}:${port}`;
+    const listeningUrl = `http://${config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host}:${port}`;
+    if (runsApi) url = listeningUrl;
     const server = app;
     steps.push({ name: 'http', run: async () => { accepting = false; await server.close(); } });
-    log.info({ url }, 'API listening');
+    log.info({ url: listeningUrl }, runsApi ? 'API listening' : 'health and metrics listening');
   }
   if (!config.auth.adminToken && runsApi) log.warn('no admin token (VIGIL_ADMIN_TOKEN / auth.adminToken): only existing API keys can call the API');
   log.info({ role }, 'vigil started');

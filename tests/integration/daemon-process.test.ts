@@ -169,6 +169,34 @@ describe('vigil start (process)', () => {
     }
   }, 90_000);
 
+  it('a worker process serves its health and metrics (not the API) on http.port, and exits 0 on SIGTERM', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'vigil.yaml');
+    writeFileSync(file, `queue:\n  prefix: ${newPrefix()}\n`);
+    const port = await freePort();
+    const admin = `worker-admin-${uniqueId('tok')}`;
+    const vigil = runVigil(['start', '--role', 'worker', '--config', file], {
+      env: { ...baseEnv(), REDIS_URL: TEST_REDIS_URL, VIGIL_DATA_DIR: path.join(dir, 'data'), VIGIL_HTTP_PORT: String(port), VIGIL_ADMIN_TOKEN: admin },
+      cwd: dir,
+    });
+    await vigil.waitForLog((l) => l.msg === 'vigil started', 60_000);
+    const get = async (p: string, token?: string) => {
+      const res = await request(`http://127.0.0.1:${port}${p}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+      return { status: res.statusCode, text: await res.body.text() };
+    };
+    expect((await get('/healthz')).status).toBe(200);
+    expect((await get('/readyz')).status).toBe(200);
+    const metrics = await get('/metrics', admin);
+    expect(metrics.status).toBe(200);
+    expect(metrics.text).toContain('# TYPE vigil_checks_total counter');
+    expect((await get('/metrics')).status).toBe(401);
+    // the API is the api role's
+    expect((await get('/v1/submissions/00000000-0000-4000-8000-000000000000', admin)).status).toBe(404);
+    expect((await get('/admin')).status).toBe(404);
+    vigil.child.kill('SIGTERM');
+    expect((await vigil.exited).code).toBe(0);
+  }, 90_000);
+
   it('uses a running Redis with its own prefix and the embedded store; SIGINT also exits 0', async () => {
     const dir = tempDir();
     const file = path.join(dir, 'vigil.yaml');
