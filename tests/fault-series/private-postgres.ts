@@ -31,9 +31,10 @@ export interface PrivatePostgres {
   /**
    * Stops the server (`pg_ctl stop -m <mode>`: `immediate` kills it without a checkpoint, so the
    * start does crash recovery; `fast` aborts open transactions and shuts down cleanly), waits
-   * `downMs`, and starts it again on the same port; resolves once it accepts connections.
+   * `downMs`, and starts it again on the same port; resolves once it accepts connections, with
+   * how long the stop and the start took (a slow one explains a long outage).
    */
-  restart(mode: 'immediate' | 'fast', downMs: number): Promise<void>;
+  restart(mode: 'immediate' | 'fast', downMs: number): Promise<{ stopMs: number; startMs: number }>;
   /** Stops the server and removes its directory. Idempotent; never throws. */
   stop(): Promise<void>;
 }
@@ -125,10 +126,14 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
     get up() { return up; },
     async restart(mode, downMs) {
       up = false;
+      const stopping = Date.now();
       await stopServer(mode);
+      const stopMs = Date.now() - stopping;
       await new Promise((r) => setTimeout(r, downMs));
+      const starting = Date.now();
       await start();
       up = true;
+      return { stopMs, startMs: Date.now() - starting };
     },
     stop() {
       stopped ??= cleanUp().catch(() => undefined);
