@@ -18,7 +18,7 @@ export function probeBrowser(options: { enabled: 'auto' | boolean; executablePat
     accessSync(path, constants.X_OK);
     return { available: true, executablePath: path, detail: `Chromium at ${path}` };
   } catch {
-    const detail = `no Chromium executable at ${path}; running HTTP-only (install Debian's chromium package or set crawler.browser.executablePath / CHROMIUM_PATH)`;
+    const detail = `no Chromium executable at ${path} (install Debian's chromium package or set crawler.browser.executablePath / CHROMIUM_PATH)`;
     return { available: false, executablePath: null, detail };
   }
 }

@@ -59,15 +59,13 @@ export async function startDaemon(options: { config: Readonly<VigilConfig>; role
   // Shutdown steps are pushed as parts come up and run in the order below, whatever the role.
   const order = ['http', 'dispatcher', 'workers', 'browser', 'fetcher', 'queues', 'redis', 'store'];
   const ordered = (): ShutdownStep[] => [...steps].sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
-  /** A part that cannot come up fails start-up: what is up already is stopped first, so no half-started daemon stays running. */
-  const orStop = async <T>(part: Promise<T>): Promise<T> => {
-    try {
-      return await part;
-    } catch (err) {
-      await runShutdown(ordered(), config.shutdown.deadline, log);
-      throw err;
-    }
+  /** Start-up fails: what is up already is stopped first, so no half-started daemon stays running. */
+  const failStart = async (err: unknown): Promise<never> => {
+    await runShutdown(ordered(), config.shutdown.deadline, log);
+    throw err;
   };
+  /** A part that cannot come up fails start-up ({@link failStart}). */
+  const orStop = <T>(part: Promise<T>): Promise<T> => part.catch(failStart);
   let accepting = true;
 
   log.info({ role, dataDir: config.dataDir }, 'vigil starting');
@@ -100,7 +98,7 @@ export async function startDaemon(options: { config: Readonly<VigilConfig>; role
   const browser = probeBrowser({ enabled: config.crawler.browser.enabled, executablePath: config.crawler.browser.executablePath, envPath: options.chromiumEnvPath });
   if (runsWorker && config.crawler.browser.enabled === true && !browser.available) {
     // `true` means a browser is required (`auto` is the setting that falls back to HTTP-only)
-    await orStop(Promise.reject(new VigilError('CONFIG_INVALID', `crawler.browser.enabled is true, but there is ${browser.detail.replace(/; running HTTP-only/, '')}`)));
+    await failStart(new VigilError('CONFIG_INVALID', `crawler.browser.enabled is true, but there is ${browser.detail}`));
   }
   log[browser.available ? 'info' : 'warn']({ browser: browser.detail }, browser.available ? 'browser available' : 'browser unavailable: HTTP-only');
 
