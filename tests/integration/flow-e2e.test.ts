@@ -7,33 +7,23 @@
  * taken down, rechecks (tiny schedules) confirm the removal, and the hotline is told
  * `notice.removal_confirmed`. Waits are on the sinks' events; only the API reads poll.
  */
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import pg from 'pg';
-import { pino } from 'pino';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { parseConfig } from '../../config/load-config.js';
-import { startDaemon, type RunningDaemon } from '../../daemon/start-daemon.js';
-import { createTestDatabase, logCapture, uniqueId } from '../support/test-env.js';
-import { jsonApi, stopWorldDaemon, worldDaemonConfig } from '../support/world-daemon.js';
+import { uniqueId } from '../support/test-env.js';
+import { jsonApi, startWorldDaemon, type WorldDaemon } from '../support/world-daemon.js';
 import { verifyWebhookSignature, type WebhookDelivery } from '../world/webhook-sink.js';
-import { startWorld, type World } from '../world/world.js';
+import type { World } from '../world/world.js';
 
 const ADMIN = 'flow-e2e-admin-token-0123456789ab';
 const SECRET_NL = `whsec_${Buffer.from('synthetic-secret-flow-hotline-nl').toString('base64')}`;
 
 let world: World;
-let db: Awaited<ReturnType<typeof createTestDatabase>>;
-let daemon: RunningDaemon;
-let dataDir: string;
-const prefix = uniqueId('flow');
-
-const api = jsonApi(() => daemon.url);
+let running: WorldDaemon;
+const api = jsonApi(() => running.daemon.url);
 
 async function sql<T extends pg.QueryResultRow>(text: string, params: unknown[]): Promise<T[]> {
-  const client = new pg.Client({ connectionString: db.url });
+  const client = new pg.Client({ connectionString: running.db.url });
   await client.connect();
   try {
     return (await client.query<T>(text, params)).rows;
@@ -59,30 +49,29 @@ function expectSigned(delivery: WebhookDelivery): NoticeBody {
 }
 
 beforeAll(async () => {
-  world = await startWorld();
-  db = await createTestDatabase();
-  dataDir = mkdtempSync(path.join(os.tmpdir(), 'vigil-flow-'));
-  const config = parseConfig(worldDaemonConfig(world, { dataDir, databaseUrl: db.url, prefix, adminToken: ADMIN }, {
-    crawler: { browser: { enabled: false } },
-    // An initial needs a check no older than `recheck.notified`: long enough for the trace to run
-    // after the first check; short enough that removal is confirmed within seconds. `live: 1s`:
-    // the notifier's arrival does not move the due time the live check set.
-    schedule: { recheck: { live: '1s', notified: '3s' }, removal: { confirmations: 2, window: '1s' } },
-    notices: { smtp: { url: world.config().notices.smtp.url } },
-    directory: {
-      homeCountry: 'GB',
-      recipients: [
-        { id: 'hotline-nl', kind: 'hotline', name: 'Hotline NL', countries: ['NL'], channel: { webhook: { url: world.webhooks.url('/nl'), secret: SECRET_NL } } },
-        { id: 'le-star', kind: 'law_enforcement', name: 'Law enforcement (fallback)', countries: ['*'], channel: { email: { to: ['le@vigil.test'] } } },
-      ],
-    },
-  }), {});
-  // the daemon's log lines stay in memory (quiet test output)
-  const { sink } = logCapture();
-  daemon = await startDaemon({ config, role: 'all', log: pino({ level: 'debug' }, sink) });
+  running = await startWorldDaemon({
+    prefix: uniqueId('flow'),
+    adminToken: ADMIN,
+    extra: (w) => ({
+      crawler: { browser: { enabled: false } },
+      // An initial needs a check no older than `recheck.notified`: long enough for the trace to run
+      // after the first check; short enough that removal is confirmed within seconds. `live: 1s`:
+      // the notifier's arrival does not move the due time the live check set.
+      schedule: { recheck: { live: '1s', notified: '3s' }, removal: { confirmations: 2, window: '1s' } },
+      notices: { smtp: { url: w.config().notices.smtp.url } },
+      directory: {
+        homeCountry: 'GB',
+        recipients: [
+          { id: 'hotline-nl', kind: 'hotline', name: 'Hotline NL', countries: ['NL'], channel: { webhook: { url: w.webhooks.url('/nl'), secret: SECRET_NL } } },
+          { id: 'le-star', kind: 'law_enforcement', name: 'Law enforcement (fallback)', countries: ['*'], channel: { email: { to: ['le@vigil.test'] } } },
+        ],
+      },
+    }),
+  });
+  world = running.world;
 }, 60_000);
 
-afterAll(() => stopWorldDaemon({ daemon, prefix, db, world, dataDir }));
+afterAll(() => running?.stop());
 
 describe('the whole flow: intake → check → trace → decide → notify → removal', () => {
   let forceToken = '';

@@ -7,16 +7,10 @@
  * takedown both hear of the removal. Waits are on the sinks' events.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../config/load-config.js';
-import { startDaemon, type RunningDaemon } from '../../daemon/start-daemon.js';
-import { createTestDatabase, logCapture, uniqueId } from '../support/test-env.js';
-import { jsonApi, stopWorldDaemon, worldDaemonConfig } from '../support/world-daemon.js';
-import { startWorld, type World } from '../world/world.js';
+import { uniqueId } from '../support/test-env.js';
+import { jsonApi, startWorldDaemon, type WorldDaemon } from '../support/world-daemon.js';
+import type { World } from '../world/world.js';
 
 const ADMIN = 'hosting-desk-admin-token-0123456789';
 const SECRET_DE = `whsec_${Buffer.from('synthetic-secret-desk-hotline-de').toString('base64')}`;
@@ -24,34 +18,30 @@ const HOST = '127.0.0.3';
 const DESK = 'abuse@as64497.example.test';
 
 let world: World;
-let db: Awaited<ReturnType<typeof createTestDatabase>>;
-let daemon: RunningDaemon;
-let dataDir: string;
-const prefix = uniqueId('desk');
-
-const api = jsonApi(() => daemon.url);
+let running: WorldDaemon;
+const api = jsonApi(() => running.daemon.url);
 
 beforeAll(async () => {
-  world = await startWorld();
-  db = await createTestDatabase();
-  dataDir = mkdtempSync(path.join(os.tmpdir(), 'vigil-desk-'));
-  const config = parseConfig(worldDaemonConfig(world, { dataDir, databaseUrl: db.url, prefix, adminToken: ADMIN }, {
-    crawler: { browser: { enabled: false } },
-    schedule: { recheck: { live: '1s', notified: '3s' }, removal: { confirmations: 2, window: '1s' } },
-    notices: { smtp: { url: world.config().notices.smtp.url } },
-    directory: {
-      homeCountry: 'GB',
-      hostingProviders: { notify: true },
-      recipients: [
-        { id: 'hotline-de', kind: 'hotline', name: 'Hotline DE', countries: ['DE'], channel: { webhook: { url: world.webhooks.url('/de'), secret: SECRET_DE } } },
-      ],
-    },
-  }), {});
-  const { sink } = logCapture();
-  daemon = await startDaemon({ config, role: 'all', log: pino({ level: 'debug' }, sink) });
+  running = await startWorldDaemon({
+    prefix: uniqueId('desk'),
+    adminToken: ADMIN,
+    extra: (w) => ({
+      crawler: { browser: { enabled: false } },
+      schedule: { recheck: { live: '1s', notified: '3s' }, removal: { confirmations: 2, window: '1s' } },
+      notices: { smtp: { url: w.config().notices.smtp.url } },
+      directory: {
+        homeCountry: 'GB',
+        hostingProviders: { notify: true },
+        recipients: [
+          { id: 'hotline-de', kind: 'hotline', name: 'Hotline DE', countries: ['DE'], channel: { webhook: { url: w.webhooks.url('/de'), secret: SECRET_DE } } },
+        ],
+      },
+    }),
+  });
+  world = running.world;
 }, 60_000);
 
-afterAll(() => stopWorldDaemon({ daemon, prefix, db, world, dataDir }));
+afterAll(() => running?.stop());
 
 describe('directory.hostingProviders.notify: the hosting network’s abuse desk is told by e-mail', () => {
   let reportId = '';

@@ -1,14 +1,20 @@
 /**
  * What the in-process daemon tests share: the configuration of a daemon on the machine's
  * PostgreSQL and Redis that crawls and traces the loopback world (fast dispatch, short crawler
- * deadlines), a JSON client for its API, and the teardown.
+ * deadlines), starting it (all roles, in this process) with the world and a database, a JSON
+ * client for its API, and the teardown.
  */
-import { rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pino } from 'pino';
 import { request } from 'undici';
 import type { VigilConfigInput } from '../../config/config-schema.js';
+import { parseConfig } from '../../config/load-config.js';
+import { startDaemon, type RunningDaemon } from '../../daemon/start-daemon.js';
 import { queuePrefix } from '../../queue/queue-names.js';
-import type { World } from '../world/world.js';
-import { removeQueueKeys, TEST_REDIS_URL } from './test-env.js';
+import { startWorld, type World } from '../world/world.js';
+import { createTestDatabase, logCapture, removeQueueKeys, TEST_REDIS_URL } from './test-env.js';
 
 export interface WorldDaemonBase {
   dataDir: string;
@@ -51,7 +57,7 @@ export function jsonApi(baseUrl: () => string | null) {
 }
 
 /** Stops what a world-daemon test started (each part may be missing: its start failed). */
-export async function stopWorldDaemon(parts: {
+async function stopWorldDaemon(parts: {
   daemon?: { stop(reason: string): Promise<unknown> };
   prefix: string;
   db?: { drop(): Promise<void> };
@@ -63,4 +69,35 @@ export async function stopWorldDaemon(parts: {
   await parts.db?.drop();
   await parts.world?.close();
   if (parts.dataDir) rmSync(parts.dataDir, { recursive: true, force: true });
+}
+
+type ExtraConfig = Parameters<typeof worldDaemonConfig>[2];
+
+export interface WorldDaemon {
+  world: World;
+  db: Awaited<ReturnType<typeof createTestDatabase>>;
+  daemon: RunningDaemon;
+  dataDir: string;
+  /** stops the daemon, drops the database and the queue keys, closes the world */
+  stop(): Promise<void>;
+}
+
+/**
+ * The loopback world, a fresh PostgreSQL database and the daemon (role `all`, its log kept in
+ * memory) configured by {@link worldDaemonConfig} plus `extra(world)`. Whatever started is
+ * stopped again when a later part fails.
+ */
+export async function startWorldDaemon(options: { prefix: string; adminToken: string; extra?: (world: World) => ExtraConfig }): Promise<WorldDaemon> {
+  const parts: Parameters<typeof stopWorldDaemon>[0] = { prefix: options.prefix };
+  try {
+    const world = parts.world = await startWorld();
+    const db = parts.db = await createTestDatabase();
+    const dataDir = parts.dataDir = mkdtempSync(path.join(os.tmpdir(), 'vigil-world-daemon-'));
+    const config = parseConfig(worldDaemonConfig(world, { dataDir, databaseUrl: db.url, prefix: options.prefix, adminToken: options.adminToken }, options.extra?.(world)), {});
+    const daemon = parts.daemon = await startDaemon({ config, role: 'all', log: pino({ level: 'debug' }, logCapture().sink) });
+    return { world, db, daemon, dataDir, stop: () => stopWorldDaemon(parts) };
+  } catch (err) {
+    await stopWorldDaemon(parts);
+    throw err;
+  }
 }
