@@ -13,7 +13,8 @@
  * The callbacks are this class's own methods, so a scanner costs no closures.
  */
 import { decodeHTMLAttribute } from 'entities';
-import { Tokenizer } from 'htmlparser2';
+import type { Tokenizer } from 'htmlparser2';
+import { createTokenizer } from './fast-tokenizer.js';
 
 /** Called with a wanted tag's name (lower-case) and its wanted attributes (first of each wins). */
 export type TagHandler = (name: string, attributes: Readonly<Record<string, string>>) => void;
@@ -39,7 +40,7 @@ export class HtmlTagScanner {
    * @param onTag called at the end of each wanted start tag
    */
   constructor(private readonly wanted: ReadonlyMap<string, ReadonlySet<string>>, private readonly onTag: TagHandler) {
-    this.tokenizer = new Tokenizer({ decodeEntities: false }, this);
+    this.tokenizer = createTokenizer(this);
   }
 
   /** The next piece of the page's text. */
