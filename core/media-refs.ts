@@ -92,9 +92,17 @@ export class RefResolver {
     } catch {
       parsed = null;
     }
-    const special = parsed !== null && (parsed.protocol === 'http:' || parsed.protocol === 'https:');
-    this.root = special ? new URL('/', parsed as URL).href.slice(0, -1) : null;
-    this.directory = special ? new URL('.', parsed as URL).href : null;
+    if (parsed === null || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
+      this.root = null;
+      this.directory = null;
+      return;
+    }
+    // what new URL('/', base) and new URL('.', base) give, without parsing twice more: the parts
+    // as the URL serializer writes them (userinfo only when there is some)
+    const { username, password } = parsed;
+    const userinfo = username !== '' || password !== '' ? `${username}${password !== '' ? `:${password}` : ''}@` : '';
+    this.root = `${parsed.protocol}//${userinfo}${parsed.host}`;
+    this.directory = this.root + parsed.pathname.slice(0, parsed.pathname.lastIndexOf('/') + 1);
   }
 
   /** See {@link resolveRef}. */
