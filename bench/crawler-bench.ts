@@ -17,6 +17,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { Agent, request } from 'undici';
 import { HttpFetcher } from '../crawler/http-fetcher.js';
 import { type Fleet, startFleetInline, startFleetProcess } from './crawler-fleet.js';
@@ -58,16 +59,26 @@ interface RunResult {
   checksPerSecond: number;
   /** CPU time of this process per check (the client; with `--inline 1` the fleet too) */
   cpuMicrosPerCheck: number;
+  /** garbage collection pauses of this process per check (µs) */
+  gcMicrosPerCheck: number;
   /** CPU time of the fleet's process per check (null with `--inline 1`) */
   fleetCpuMicrosPerCheck: number | null;
   failures: number;
 }
+
+/** garbage collection pauses of this process so far (ms) */
+let gcMillis = 0;
+const gcObserver = new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) gcMillis += entry.duration;
+});
+gcObserver.observe({ entryTypes: ['gc'] });
 
 /** Run `total` checks with `concurrency` workers pulling the next index. */
 async function run(total: number, concurrency: number, fleet: Fleet | null, check: (i: number) => Promise<boolean>): Promise<RunResult> {
   let next = 0;
   let failures = 0;
   const fleetCpu = fleet === null ? 0 : await fleet.cpuMicros();
+  const gcBefore = gcMillis;
   const started = performance.now();
   const cpu = process.cpuUsage();
   await Promise.all(
@@ -80,12 +91,16 @@ async function run(total: number, concurrency: number, fleet: Fleet | null, chec
   );
   const seconds = (performance.now() - started) / 1000;
   const used = process.cpuUsage(cpu);
+  // the observer hears of a pause a little after it: let those of the last checks arrive
+  await new Promise((resolve) => setImmediate(resolve));
+  const gcUsed = gcMillis - gcBefore;
   const fleetUsed = fleet === null ? null : (await fleet.cpuMicros()) - fleetCpu;
   return {
     checks: total,
     seconds: round(seconds, 3),
     checksPerSecond: round(total / seconds, 1),
     cpuMicrosPerCheck: round((used.user + used.system) / total, 1),
+    gcMicrosPerCheck: round((gcUsed * 1000) / total, 1),
     fleetCpuMicrosPerCheck: fleetUsed === null ? null : round(fleetUsed / total, 1),
     failures,
   };
@@ -173,6 +188,10 @@ async function main(): Promise<void> {
       fleetFetcher: measuredFleet === null ? null : medianOf(fetcherRounds.map((x) => x.fleetCpuMicrosPerCheck ?? 0)),
     };
     cpuMicrosPerCheck.fetcherToRaw = round(cpuMicrosPerCheck.fetcher / cpuMicrosPerCheck.raw, 2);
+    const gcMicrosPerCheck = {
+      raw: medianOf(rawRounds.map((x) => x.gcMicrosPerCheck)),
+      fetcher: medianOf(fetcherRounds.map((x) => x.gcMicrosPerCheck)),
+    };
     const report = {
       benchmark: 'crawler',
       at: new Date().toISOString(),
@@ -183,6 +202,7 @@ async function main(): Promise<void> {
       fetcher: fetcherResult,
       ratio,
       cpuMicrosPerCheck,
+      gcMicrosPerCheck,
       target: 0.8,
       meetsTarget: ratio >= 0.8,
       peakRssMiB: round(peakRss / 1024 / 1024, 1),
@@ -195,9 +215,11 @@ async function main(): Promise<void> {
     const who = options.inline > 0 ? 'client and servers, one process' : 'client';
     console.log(`CPU per check (${who}): raw ${cpuMicrosPerCheck.raw} µs, HttpFetcher ${cpuMicrosPerCheck.fetcher} µs (×${cpuMicrosPerCheck.fetcherToRaw})`
       + (cpuMicrosPerCheck.fleetRaw === null ? '' : `; the fleet's: ${cpuMicrosPerCheck.fleetRaw} µs, ${cpuMicrosPerCheck.fleetFetcher} µs`));
+    console.log(`garbage collection per check (of the above): raw ${gcMicrosPerCheck.raw} µs, HttpFetcher ${gcMicrosPerCheck.fetcher} µs`);
     console.log(`ratio ${ratio} (target ≥ 0.8) — ${options.urls} URLs, ${options.hosts} hosts, concurrency ${options.concurrency}, ${options.latency} ms latency, fleet ${options.inline > 0 ? 'inline' : 'in its own process'}; written to ${out}`);
   } finally {
     clearInterval(rssSampler);
+    gcObserver.disconnect();
     await Promise.all([fetcher.close(), agent.close(), dns.close(), fleet.close()]);
   }
 }
