@@ -22,6 +22,28 @@ export type TagHandler = (name: string, attributes: Readonly<Record<string, stri
 /** Tag names longer than this are never wanted (and never sliced). */
 const MAX_WANTED_NAME = 8;
 const AMPERSAND = '&';
+/** ORed into an ASCII letter's code, it gives the lower-case letter's */
+const LOWER_CASE_BIT = 0x20;
+/** the attributes of a tag that is not wanted: never written */
+const NO_ATTRIBUTES: Record<string, string> = Object.freeze({}) as Record<string, string>;
+
+interface NameFilter {
+  lengths: ReadonlySet<number>;
+  starts: ReadonlySet<number>;
+}
+
+/** the lengths and first letters of each set of wanted names, worked out once per set */
+const NAME_FILTERS = new WeakMap<ReadonlyMap<string, ReadonlySet<string>>, NameFilter>();
+
+function nameFilter(wanted: ReadonlyMap<string, ReadonlySet<string>>): NameFilter {
+  let filter = NAME_FILTERS.get(wanted);
+  if (filter === undefined) {
+    const names = [...wanted.keys()];
+    filter = { lengths: new Set(names.map((name) => name.length)), starts: new Set(names.map((name) => name.charCodeAt(0))) };
+    NAME_FILTERS.set(wanted, filter);
+  }
+  return filter;
+}
 
 /** Feed it text with {@link HtmlTagScanner.write}, then {@link HtmlTagScanner.end}. */
 export class HtmlTagScanner {
@@ -31,7 +53,11 @@ export class HtmlTagScanner {
   private chunksStart = 0;
   private tag: string | null = null;
   private wantedAttributes: ReadonlySet<string> | null = null;
-  private attributes: Record<string, string> = {};
+  /** the wanted attributes of the wanted tag being read; unwanted tags get no object */
+  private attributes: Record<string, string> = NO_ATTRIBUTES;
+  /** lengths of the wanted names, and their first characters (lower-case char codes) */
+  private readonly nameLengths: ReadonlySet<number>;
+  private readonly nameStarts: ReadonlySet<number>;
   private attribute: string | null = null;
   private value = '';
 
@@ -41,6 +67,9 @@ export class HtmlTagScanner {
    */
   constructor(private readonly wanted: ReadonlyMap<string, ReadonlySet<string>>, private readonly onTag: TagHandler) {
     this.tokenizer = createTokenizer(this);
+    const filter = nameFilter(wanted);
+    this.nameLengths = filter.lengths;
+    this.nameStarts = filter.starts;
   }
 
   /** The next piece of the page's text. */
@@ -59,17 +88,27 @@ export class HtmlTagScanner {
   // ── htmlparser2 Tokenizer callbacks (the tokenizer calls them on this object) ──
 
   onopentagname(start: number, end: number): void {
-    const name = end - start <= MAX_WANTED_NAME ? this.slice(start, end).toLowerCase() : '';
-    const attributes = this.wanted.get(name);
-    this.tag = attributes === undefined ? null : name;
-    this.wantedAttributes = attributes ?? null;
-    this.attributes = {};
     this.attribute = null;
+    // most tags of a page (p, div, span…) are turned away by length and first letter, unsliced
+    const length = end - start;
+    const name = length <= MAX_WANTED_NAME && this.nameLengths.has(length) && this.nameStarts.has(this.charCodeAt(start) | LOWER_CASE_BIT)
+      ? this.slice(start, end).toLowerCase()
+      : '';
+    const attributes = name === '' ? undefined : this.wanted.get(name);
+    if (attributes === undefined) {
+      this.tag = null;
+      this.wantedAttributes = null;
+      this.attributes = NO_ATTRIBUTES;
+      return;
+    }
+    this.tag = name;
+    this.wantedAttributes = attributes;
+    this.attributes = {};
   }
 
   onattribname(start: number, end: number): void {
-    this.value = '';
     if (this.wantedAttributes === null) return;
+    this.value = '';
     const name = this.slice(start, end).toLowerCase();
     this.attribute = this.wantedAttributes.has(name) && !(name in this.attributes) ? name : null;
   }
@@ -130,7 +169,17 @@ export class HtmlTagScanner {
     if (this.tag !== null) this.onTag(this.tag, this.attributes);
     this.tag = null;
     this.wantedAttributes = null;
-    this.attributes = {};
+    this.attributes = NO_ATTRIBUTES;
+  }
+
+  /** The UTF-16 code unit at an absolute index (-1 past what is held). */
+  private charCodeAt(index: number): number {
+    this.release(index);
+    const first = this.chunks[0] as string;
+    const at = index - this.chunksStart;
+    if (at < first.length) return first.charCodeAt(at);
+    const rest = this.slice(index, index + 1);
+    return rest === '' ? -1 : rest.charCodeAt(0);
   }
 
   /** The text between two absolute indices (it may span chunks). */
