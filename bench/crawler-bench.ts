@@ -196,6 +196,8 @@ async function main(): Promise<void> {
       benchmark: 'crawler',
       at: new Date().toISOString(),
       node: process.version,
+      // V8 settings change the garbage collector's share (docs/OPERATOR.md, semi-space)
+      nodeFlags: [...process.execArgv.filter((a) => a.startsWith('--max-')), ...(process.env.NODE_OPTIONS ?? '').split(/\s+/).filter((a) => a.startsWith('--max-'))],
       options,
       fleet: options.inline > 0 ? 'inline: the servers in the measured process' : 'a process of its own',
       raw: rawResult,
@@ -216,7 +218,7 @@ async function main(): Promise<void> {
     console.log(`CPU per check (${who}): raw ${cpuMicrosPerCheck.raw} µs, HttpFetcher ${cpuMicrosPerCheck.fetcher} µs (×${cpuMicrosPerCheck.fetcherToRaw})`
       + (cpuMicrosPerCheck.fleetRaw === null ? '' : `; the fleet's: ${cpuMicrosPerCheck.fleetRaw} µs, ${cpuMicrosPerCheck.fleetFetcher} µs`));
     console.log(`garbage collection per check (of the above): raw ${gcMicrosPerCheck.raw} µs, HttpFetcher ${gcMicrosPerCheck.fetcher} µs`);
-    console.log(`ratio ${ratio} (target ≥ 0.8) — ${options.urls} URLs, ${options.hosts} hosts, concurrency ${options.concurrency}, ${options.latency} ms latency, fleet ${options.inline > 0 ? 'inline' : 'in its own process'}; written to ${out}`);
+    console.log(`ratio ${ratio} (target ≥ 0.8) — ${options.urls} URLs, ${options.hosts} hosts, concurrency ${options.concurrency}, ${options.latency} ms latency, fleet ${options.inline > 0 ? 'inline' : 'in its own process'}${report.nodeFlags.length > 0 ? `, node ${report.nodeFlags.join(' ')}` : ''}; written to ${out}`);
   } finally {
     clearInterval(rssSampler);
     gcObserver.disconnect();
