@@ -155,6 +155,14 @@ export const configSchema = z
         message: 'have no effect unless crawler.mediaPolicy is hash: under metadata no media body is read, so nothing is hashed',
       });
     }
+    const { realert, escalate } = config.schedule;
+    if (realert.max > 0 && escalate.afterRealerts > realert.max) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['schedule', 'escalate', 'afterRealerts'],
+        message: `must be at most schedule.realert.max (${realert.max}), or no escalation is ever sent: a report gets no more re-alerts than that`,
+      });
+    }
     if (config.directory.hostingProviders.notify && config.notices.smtp.url === null) {
       ctx.addIssue({
         code: 'custom',

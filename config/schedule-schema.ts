@@ -63,7 +63,8 @@ export const scheduleSchema = z.strictObject({
     .strictObject({
       /**
        * Re-alerts after which the law-enforcement recipient for the country (or `"*"`) gets an
-       * `escalation` notice.
+       * `escalation` notice. At most `realert.max` (checked); with `realert.max: 0` there are no
+       * re-alerts and so no escalation.
        * @default 3
        */
       afterRealerts: integer(1, 1_000).default(3),

@@ -81,10 +81,10 @@ describe('defaults', () => {
   });
 
   it('fill in what a partial section leaves out', () => {
-    const partial = parseConfig({ crawler: { timeouts: { total: '2m' } }, schedule: { realert: { max: 2 } } }, {});
+    const partial = parseConfig({ crawler: { timeouts: { total: '2m' } }, schedule: { realert: { max: 5 } } }, {});
     expect(partial.crawler.timeouts).toEqual({ connect: 10_000, total: 120_000 });
     expect(partial.crawler.maxRedirects).toBe(10);
-    expect(partial.schedule.realert).toEqual({ first: 86_400_000, every: 86_400_000, max: 2 });
+    expect(partial.schedule.realert).toEqual({ first: 86_400_000, every: 86_400_000, max: 5 });
   });
 
   it('are not shared between parses', () => {
@@ -155,6 +155,16 @@ describe('bad values', () => {
     ]);
     const config = parseConfig({ directory: { hostingProviders: { notify: true } }, notices: { smtp: { url: 'smtp://127.0.0.1:2525' } } }, {});
     expect(config.directory.hostingProviders.notify).toBe(true);
+  });
+
+  it('schedule.escalate.afterRealerts may not exceed schedule.realert.max: the escalation would never be sent', () => {
+    expect(problemsOf({ schedule: { realert: { max: 2 } } })).toEqual([
+      'schedule.escalate.afterRealerts: must be at most schedule.realert.max (2), or no escalation is ever sent: a report gets no more re-alerts than that',
+    ]);
+    expect(problemsOf({ schedule: { realert: { max: 4 }, escalate: { afterRealerts: 5 } } })).toHaveLength(1);
+    expect(parseConfig({ schedule: { realert: { max: 2 }, escalate: { afterRealerts: 2 } } }, {}).schedule.escalate.afterRealerts).toBe(2);
+    // no re-alerts at all is a choice, and it leaves nothing to escalate after
+    expect(parseConfig({ schedule: { realert: { max: 0 } } }, {}).schedule.realert.max).toBe(0);
   });
 
   it('hashList.files need crawler.mediaPolicy: hash (under metadata nothing is hashed)', () => {
