@@ -134,6 +134,8 @@ export interface TimelineNotice {
   attempts: number;
   createdAt: Date;
   sentAt: Date | null;
+  /** when it was withdrawn unsent: its reports were no longer live, or no alert had reached its recipient */
+  withdrawnAt: Date | null;
   ackedAt: Date | null;
   ackStatus: string | null;
   lastError: string | null;

@@ -61,8 +61,12 @@ export interface DueNotice {
   dispatches: number;
 }
 
-/** Why a sender did not get a notice; `held`: an evidence hold began after it was written (deferred to its end). */
-export type NoticeSendSkip = 'missing' | 'not_pending' | 'in_batch' | 'leased' | 'not_yet' | 'held';
+/**
+ * Why a sender did not get a notice; `held`: an evidence hold began after it was written (deferred
+ * to its end); `withdrawn`: an alert whose reports are no longer live or notified, or a removal
+ * notice to a recipient no alert reached (migration 0090) — never sent.
+ */
+export type NoticeSendSkip = 'missing' | 'not_pending' | 'in_batch' | 'leased' | 'not_yet' | 'held' | 'withdrawn';
 
 /** A notice claimed for one delivery attempt, with what rendering needs. */
 export interface NoticeToSend {

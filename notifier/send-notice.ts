@@ -91,7 +91,8 @@ export async function sendNotice(noticeId: string, deps: SendNoticeDeps, signal?
   const started = deps.clock.now();
   const claimed = await deps.store.beginNoticeSend(noticeId, started, deps.sendLeaseMs ?? 120_000, deps.batchWindowMs);
   if (typeof claimed === 'string') {
-    deps.log.debug({ noticeId, why: claimed }, 'notice not sent by this job');
+    if (claimed === 'withdrawn') deps.log.info({ noticeId }, 'notice withdrawn: its reports are no longer live, or its recipient was never alerted');
+    else deps.log.debug({ noticeId, why: claimed }, 'notice not sent by this job');
     return { outcome: 'skipped', why: claimed };
   }
   const notice = claimed;

@@ -60,7 +60,7 @@ const SELECT_TIMELINE_TRACES = `SELECT * FROM (
     FROM traces WHERE report_id = $1 ORDER BY created_at DESC, id DESC LIMIT ${TIMELINE_LIMIT}) t
   ORDER BY created_at, id`;
 const SELECT_TIMELINE_NOTICES = `SELECT * FROM (
-    SELECT id, kind, target, recipient_id, sequence, status, channel, attempts, created_at, sent_at, acked_at, ack_status,
+    SELECT id, kind, target, recipient_id, sequence, status, channel, attempts, created_at, sent_at, withdrawn_at, acked_at, ack_status,
            last_error, last_status
     FROM notices WHERE report_id = $1 ORDER BY created_at DESC, id DESC LIMIT ${TIMELINE_LIMIT}) n
   ORDER BY created_at, sequence, id`;
@@ -190,7 +190,7 @@ export async function getReportTimeline(db: SqlClient, id: string): Promise<Repo
     db.query<{ id: string; created_at: Date; ip: string | null; country: string | null; asn: number | null; org: string | null; via_cdn: boolean }>(SELECT_TIMELINE_TRACES, [id]),
     db.query<{
       id: string; kind: string; target: string; recipient_id: string; sequence: number; status: string; channel: string | null; attempts: number;
-      created_at: Date; sent_at: Date | null; acked_at: Date | null; ack_status: string | null; last_error: string | null; last_status: number | null;
+      created_at: Date; sent_at: Date | null; withdrawn_at: Date | null; acked_at: Date | null; ack_status: string | null; last_error: string | null; last_status: number | null;
     }>(SELECT_TIMELINE_NOTICES, [id]),
     db.query<{ seq: number; at: Date; actor: string; action: string }>(SELECT_TIMELINE_AUDIT, [id]),
   ]);
@@ -209,7 +209,7 @@ export async function getReportTimeline(db: SqlClient, id: string): Promise<Repo
     traces: traces.rows.map((t) => ({ id: t.id, createdAt: t.created_at, ip: t.ip, country: t.country, asn: t.asn, org: t.org, viaCdn: t.via_cdn })),
     notices: notices.rows.map((n) => ({
       id: n.id, kind: n.kind, target: n.target, recipient: n.recipient_id, sequence: n.sequence, status: n.status, channel: n.channel,
-      attempts: n.attempts, createdAt: n.created_at, sentAt: n.sent_at, ackedAt: n.acked_at, ackStatus: n.ack_status,
+      attempts: n.attempts, createdAt: n.created_at, sentAt: n.sent_at, withdrawnAt: n.withdrawn_at, ackedAt: n.acked_at, ackStatus: n.ack_status,
       lastError: n.last_error, lastStatus: n.last_status,
     })),
     audit: audit.rows.map((a) => ({ seq: Number(a.seq), at: a.at, actor: a.actor, action: a.action })),

@@ -28,20 +28,39 @@ const SELECT_CONTEXT = `SELECT r.id, r.status, r.verdict, ${HOSTING_COLUMNS}, r.
          (SELECT COALESCE(jsonb_agg(jsonb_build_object('kind', n.kind, 'target', n.target, 'recipient_id', n.recipient_id,
                    'sequence', n.sequence, 'episode', n.episode, 'event_key', n.event_key, 'created_at', n.created_at)
                  ORDER BY n.created_at, n.event_key), '[]'::jsonb)
-           FROM notices n WHERE n.report_id = r.id) AS history
+           FROM notices n WHERE n.report_id = r.id AND n.status <> 'withdrawn') AS history
   FROM reports r WHERE r.id = $1`;
 
 // The event key is the idempotency record: a notice planned twice is written once, under the id
-// of the first write. One statement however many notices: $1, the notices as a JSON array
-// (noticesJson); $2, now. next_attempt_at = created_at: due at once (the batch window is the
-// dispatcher's).
-const INSERT_NOTICES = `INSERT INTO notices (report_id, submission_id, recipient_id, target, kind, sequence, episode, reason, event_key,
-                       created_at, next_attempt_at)
-  SELECT n.report_id, n.submission_id, n.recipient_id, n.target, n.kind, n.sequence, n.episode, n.reason, n.event_key, $2::timestamptz, $2::timestamptz
-  FROM jsonb_to_recordset($1::jsonb) AS n(report_id uuid, submission_id text, recipient_id text, target text,
-       kind text, sequence integer, episode integer, reason jsonb, event_key text)
-  ON CONFLICT (event_key) DO NOTHING
-  RETURNING id, event_key, kind, recipient_id`;
+// of the first write. $1, the notices as a JSON array (noticesJson); $2, now. next_attempt_at =
+// created_at: due at once (the batch window is the dispatcher's). A notice withdrawn unsent (its
+// report stopped being live while it waited; migration 0090) that is planned again — the same
+// event, in the same episode — is pending again under its first id (the planner's history leaves
+// withdrawn notices out). The revival takes row locks on withdrawn notices only, which no sender
+// holds: an ON CONFLICT DO UPDATE would lock every conflicting pending notice too, and a sender
+// recording an attempt locks notices before their report — the other order from this statement's.
+// CTEs of one statement, for INSERT_NOTICES and APPLY_NOTIFICATION alike; `written` is the result.
+const NOTICE_WRITES = `incoming AS (
+    SELECT * FROM jsonb_to_recordset($1::jsonb) AS n(report_id uuid, submission_id text, recipient_id text, target text,
+         kind text, sequence integer, episode integer, reason jsonb, event_key text)
+  ), revived AS (
+    UPDATE notices o SET status = 'pending', withdrawn_at = NULL, send_lease_until = NULL, not_before = NULL,
+      reason = i.reason, next_attempt_at = $2::timestamptz
+    FROM incoming i WHERE o.event_key = i.event_key AND o.status = 'withdrawn'
+    RETURNING o.id, o.event_key, o.kind, o.recipient_id
+  ), inserted AS (
+    INSERT INTO notices (report_id, submission_id, recipient_id, target, kind, sequence, episode, reason, event_key,
+                         created_at, next_attempt_at)
+    SELECT n.report_id, n.submission_id, n.recipient_id, n.target, n.kind, n.sequence, n.episode, n.reason, n.event_key, $2::timestamptz, $2::timestamptz
+    FROM incoming n
+    ON CONFLICT (event_key) DO NOTHING
+    RETURNING id, event_key, kind, recipient_id
+  ), written AS (
+    SELECT id, event_key, kind, recipient_id FROM inserted UNION ALL SELECT id, event_key, kind, recipient_id FROM revived
+  )`;
+
+/** One statement however many notices. */
+const INSERT_NOTICES = `WITH ${NOTICE_WRITES} SELECT id, event_key, kind, recipient_id FROM written`;
 
 // A notification in one statement, atomic without BEGIN/COMMIT: the report's changes in one
 // UPDATE (a row is updated once per statement), the notices as above. $3: the report id (null:
@@ -56,10 +75,8 @@ const APPLY_NOTIFICATION = `WITH report AS (
       routing_flag = CASE WHEN $8::boolean THEN $9::text ELSE routing_flag END
     WHERE id = $3::uuid AND (($4::text IS NOT NULL AND status = ANY($5::text[])) OR $6::boolean OR $8::boolean)
     RETURNING id
-  ), created AS (
-    ${INSERT_NOTICES}
-  )
-  SELECT id, event_key, kind, recipient_id FROM created`;
+  ), ${NOTICE_WRITES}
+  SELECT id, event_key, kind, recipient_id FROM written`;
 
 // The lease moves the decision time forward; the planner sets the real next time when it is done.
 const CLAIM_DUE_DECISIONS = `WITH due AS (
@@ -154,7 +171,7 @@ export async function getNoticeContext(db: SqlClient, reportId: string): Promise
   };
 }
 
-/** The notices as INSERT_NOTICES reads them: the first of each event key, in the caller's order. */
+/** The notices as NOTICE_WRITES reads them: the first of each event key, in the caller's order. */
 function noticeRows(notices: readonly NewNotice[]): NewNotice[] {
   const seen = new Set<string>();
   return notices.filter((n) => {

@@ -44,6 +44,7 @@ function events(t: ReportTimeline): Event[] {
     const to = html`${n.kind}${n.sequence > 1 ? ` #${n.sequence}` : ''} to ${n.target === 'force' ? 'force ' : ''}<code>${n.recipient}</code>`;
     list.push({ at: n.createdAt, kind: 'notice', what: html`${to} planned` });
     if (n.sentAt) list.push({ at: n.sentAt, kind: 'delivered', what: html`${to} sent by ${n.channel ?? '?'} after ${n.attempts} attempt(s)` });
+    else if (n.withdrawnAt) list.push({ at: n.withdrawnAt, kind: 'withdrawn', what: html`${to} withdrawn unsent: ${n.kind === 'removal_confirmed' ? 'no alert had reached the recipient' : 'the content was no longer live'}` });
     else if (n.status === 'failed') list.push({ at: n.createdAt, kind: 'failed', what: html`<span class="bad">${to} given up</span>: ${n.lastError ?? ''}${n.lastStatus ? ` (HTTP ${n.lastStatus})` : ''}` });
     else if (n.attempts > 0) list.push({ at: n.createdAt, kind: 'retrying', what: html`<span class="warn">${to}: ${n.attempts} failed attempt(s)</span> — ${n.lastError ?? ''}` });
     if (n.ackedAt) list.push({ at: n.ackedAt, kind: 'ack', what: html`${to} acknowledged: <strong>${n.ackStatus ?? 'received'}</strong>` });

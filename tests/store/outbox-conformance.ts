@@ -319,6 +319,106 @@ export function runOutboxConformance(h: () => OutboxHarness, options: { twoConne
     expect((await sendable(id, at(5000))).id).toBe(id);
   });
 
+  it('withdraws an alert whose report was removed, expired or rejected while it waited — at any attempt — and never sends it', async () => {
+    const { store, at } = h();
+    for (const status of ['removed', 'expired', 'rejected'] as const) {
+      const { reportId } = await liveIllegalReport();
+      const { created } = await store.applyNotification({
+        reportId,
+        notices: [notice(reportId, 'hotline-nl'), notice(reportId, 'tf-nl', { kind: 'taskforce_alert', eventKey: `tf:${reportId}` })],
+        now: at(100),
+      });
+      const [initial, taskforce] = created.map((c) => c.id) as [string, string];
+      // the initial was tried once (the endpoint was down), the task-force alert not yet
+      await sendable(initial, at(101));
+      await store.recordNoticeDelivery({ noticeId: initial, now: at(102), channel: 'webhook', outcome: 'retry', notBefore: at(400), error: 'http_503', httpStatus: 503 });
+      await store.sql.query('UPDATE reports SET status = $2 WHERE id = $1', [reportId, status]);
+      expect(await store.beginNoticeSend(initial, at(400), 60_000, 0), status).toBe('withdrawn');
+      expect(await store.beginNoticeSend(taskforce, at(400), 60_000, 0), status).toBe('withdrawn');
+      const { rows } = await store.sql.query<{ status: string; withdrawn_at: Date | null }>(
+        'SELECT status, withdrawn_at FROM notices WHERE id = ANY($1::text[])', [[initial, taskforce]]);
+      expect(rows, status).toEqual([{ status: 'withdrawn', withdrawn_at: at(400) }, { status: 'withdrawn', withdrawn_at: at(400) }]);
+      // never dispatched again, never told as told
+      expect((await store.claimDueNotices(at(10_000), 1_000, 60_000, 0)).map((d) => d.noticeId)).not.toContain(initial);
+      expect(await store.beginNoticeSend(initial, at(10_000), 60_000, 0)).toBe('not_pending');
+      expect((await store.getNoticeContext(reportId))?.history, status).toEqual([]);
+    }
+  });
+
+  it('sends an alert whose report is still live or notified, and a batch while one of its reports still is', async () => {
+    const { store, at, unique } = h();
+    const recipient = unique('mixed');
+    const { ids, reportIds } = await pendingNotices(recipient, [100, 101]);
+    await store.sql.query(`UPDATE reports SET status = 'notified' WHERE id = $1`, [reportIds[0]]);
+    const leader = await sendable(ids[0] as string, at(200), 10_000);
+    expect(leader.memberIds).toEqual(ids);
+    await store.recordNoticeDelivery({ noticeId: leader.id, now: at(201), channel: 'email', outcome: 'retry', notBefore: at(300), error: 'smtp_451' });
+    // one report of the batch removed meanwhile: the resend carries both, as first made
+    await store.sql.query(`UPDATE reports SET status = 'removed' WHERE id = $1`, [reportIds[1]]);
+    expect((await sendable(leader.id, at(300), 10_000)).memberIds).toEqual(ids);
+    await store.recordNoticeDelivery({ noticeId: leader.id, now: at(301), channel: 'email', outcome: 'retry', notBefore: at(400), error: 'smtp_451' });
+    // both removed: the batch is withdrawn together
+    await store.sql.query(`UPDATE reports SET status = 'removed' WHERE id = $1`, [reportIds[0]]);
+    expect(await store.beginNoticeSend(leader.id, at(400), 60_000, 10_000)).toBe('withdrawn');
+    const { rows } = await store.sql.query<{ status: string; batch_id: string | null }>(
+      'SELECT status, batch_id FROM notices WHERE id = ANY($1::text[])', [ids]);
+    expect(rows).toEqual([{ status: 'withdrawn', batch_id: null }, { status: 'withdrawn', batch_id: null }]);
+  });
+
+  it('leaves a removed report\'s alert out of another recipient\'s batch: it is withdrawn on its own', async () => {
+    const { store, at, unique } = h();
+    const recipient = unique('gather');
+    const { ids, reportIds } = await pendingNotices(recipient, [100, 101, 102]);
+    await store.sql.query(`UPDATE reports SET status = 'removed' WHERE id = $1`, [reportIds[1]]);
+    const leader = await sendable(ids[0] as string, at(200), 10_000);
+    expect(leader.memberIds).toEqual([ids[0], ids[2]]);
+    expect(await store.beginNoticeSend(ids[1] as string, at(200), 60_000, 10_000)).toBe('withdrawn');
+  });
+
+  it('withdraws a removal notice to a recipient no alert reached, and sends one to a recipient an alert did', async () => {
+    const { store, at } = h();
+    const { reportId } = await liveIllegalReport();
+    const removal = (recipientId: string): NewNotice => notice(reportId, recipientId, { kind: 'removal_confirmed', eventKey: `removal:${reportId}:1:${recipientId}` });
+    const { created } = await store.applyNotification({ reportId, notices: [notice(reportId, 'hotline-nl'), notice(reportId, 'le-nl', { kind: 'escalation', eventKey: `esc:${reportId}` })], now: at(100) });
+    const [initial] = created.map((c) => c.id) as [string, string];
+    await sendable(initial, at(101));
+    await store.recordNoticeDelivery({ noticeId: initial, now: at(102), channel: 'webhook', outcome: 'sent', httpStatus: 200 });
+    // removed before the escalation went out: le-nl was never told
+    await store.sql.query(`UPDATE reports SET status = 'removed' WHERE id = $1`, [reportId]);
+    const removals = await store.applyNotification({ reportId, notices: [removal('hotline-nl'), removal('le-nl')], now: at(200) });
+    const [toHotline, toLe] = removals.created.map((c) => c.id) as [string, string];
+    expect(await store.beginNoticeSend(toLe, at(201), 60_000, 0)).toBe('withdrawn');
+    expect((await sendable(toHotline, at(201))).kind).toBe('removal_confirmed');
+  });
+
+  it('counts an alert a sender holds right now as reaching its recipient: the removal notice still goes', async () => {
+    const { store, at } = h();
+    const { reportId } = await liveIllegalReport();
+    const { created } = await store.applyNotification({ reportId, notices: [notice(reportId, 'hotline-nl')], now: at(100) });
+    await sendable(created[0]?.id as string, at(101)); // being delivered: its record comes later
+    await store.sql.query(`UPDATE reports SET status = 'removed' WHERE id = $1`, [reportId]);
+    const removal = notice(reportId, 'hotline-nl', { kind: 'removal_confirmed', eventKey: `removal:${reportId}:1:hotline-nl` });
+    const { created: [toHotline] } = await store.applyNotification({ reportId, notices: [removal], now: at(102) });
+    expect((await sendable(toHotline?.id as string, at(103))).kind).toBe('removal_confirmed');
+  });
+
+  it('turns a withdrawn notice planned again back to pending, under its first id', async () => {
+    const { store, at } = h();
+    const { reportId } = await liveIllegalReport();
+    const { created: [first] } = await store.applyNotification({ reportId, notices: [notice(reportId, 'hotline-nl')], now: at(100) });
+    // an analyst rejects the content while the initial waits, then finds it illegal after all
+    await store.sql.query(`UPDATE reports SET status = 'rejected' WHERE id = $1`, [reportId]);
+    expect(await store.beginNoticeSend(first?.id as string, at(101), 60_000, 0)).toBe('withdrawn');
+    await store.sql.query(`UPDATE reports SET status = 'live' WHERE id = $1`, [reportId]);
+    const again = await store.applyNotification({ reportId, notices: [notice(reportId, 'hotline-nl')], now: at(200) });
+    expect(again.created.map((c) => c.id)).toEqual([first?.id]);
+    expect((await store.getNoticeContext(reportId))?.history.map((n) => n.kind)).toEqual(['initial']);
+    const claimed = await sendable(first?.id as string, at(201));
+    expect(claimed.reports.map((r) => r.id)).toEqual([reportId]);
+    // planned a third time while pending: nothing new
+    expect((await store.applyNotification({ reportId, notices: [notice(reportId, 'hotline-nl')], now: at(202) })).created).toEqual([]);
+  });
+
   it('batches notices of one recipient within the window, fixed at the first attempt', async () => {
     const { store, at, unique } = h();
     const recipient = unique('batched');
