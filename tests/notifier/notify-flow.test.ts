@@ -2,7 +2,8 @@
  * The whole notifier loop on real parts — PostgreSQL, Redis/BullMQ, the loopback world's sinks:
  * a report whose notice decision is due → the outbox dispatcher decides its notices and queues
  * them (`notify.<id>`) → the notify worker delivers them. Then a 503 retried by the dispatcher
- * under the next lease's job id with the same webhook-id, a re-alert, removal, and reappearance.
+ * under the next lease's job id with the same webhook-id, a re-alert, removal, and reappearance;
+ * and an alert withdrawn when the content is removed while it waits for its retry.
  * Only time is fake (the dispatcher's and sender's clock); waits are on events.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -141,5 +142,41 @@ describe('outbox → queue → channels', () => {
     expect(again.json).toMatchObject({ type: 'notice.initial', sequence: 1 });
     const allIds = world.webhooks.deliveriesTo('/flow/nl').map((d) => d.headers['webhook-id']);
     expect(new Set(allIds).size).toBe(4); // initial (twice: 503 then 200), re-alert, removal, new initial
+  });
+
+  it('withdraws an alert waiting for its retry when the content is removed; the removal notice still goes where the alert may have arrived', async () => {
+    const before = world.webhooks.deliveriesTo('/flow/nl').length;
+    const mailsBefore = world.smtp.messages.length;
+    world.webhooks.script('/flow/nl', [{ status: 503 }]);
+    const report = await seedLiveReport(db.store, { seenAt: clock.now(), country: 'NL', ip: '127.0.0.2' });
+    await db.store.sql.query('UPDATE reports SET next_realert_at = $2 WHERE id = $1', [report.reportId, clock.now()]);
+
+    // the initial meets a 503 (its retry 15 s later); the task-force alert goes by e-mail
+    await tick(2);
+    const [attempt] = (await world.webhooks.waitForDeliveries(before + 1, 5000, '/flow/nl')).slice(before);
+    expect(attempt?.status).toBe(503);
+    await world.smtp.waitForMessages(mailsBefore + 1);
+
+    // removal confirmed while the initial waits: both recipients may have had an alert, both hear of the removal
+    clock.advance(1_000);
+    await db.store.sql.query(`UPDATE reports SET status = 'removed', removed_at = $2, next_realert_at = $2 WHERE id = $1`, [report.reportId, clock.now()]);
+    await tick(2);
+    const removal = (await world.webhooks.waitForDeliveries(before + 2, 5000, '/flow/nl'))[before + 1];
+    expect(removal?.json).toMatchObject({ type: 'notice.removal_confirmed', reports: [{ id: report.reportId, status: 'removed' }] });
+    await world.smtp.waitForMessages(mailsBefore + 2);
+
+    // the initial's retry falls due: withdrawn, not sent
+    clock.advance(15_000);
+    await tick(1);
+    const { rows } = await db.store.sql.query<{ kind: string; recipient_id: string; status: string }>(
+      'SELECT kind, recipient_id, status FROM notices WHERE report_id = $1 ORDER BY kind, recipient_id', [report.reportId]);
+    expect(rows).toEqual([
+      { kind: 'initial', recipient_id: 'hotline-nl', status: 'withdrawn' },
+      { kind: 'removal_confirmed', recipient_id: 'hotline-nl', status: 'sent' },
+      { kind: 'removal_confirmed', recipient_id: 'tf-nl', status: 'sent' },
+      { kind: 'taskforce_alert', recipient_id: 'tf-nl', status: 'sent' },
+    ]);
+    expect(world.webhooks.deliveriesTo('/flow/nl').slice(before).map((d) => [(d.json as { type?: string }).type, d.status]))
+      .toEqual([['notice.initial', 503], ['notice.removal_confirmed', 200]]);
   });
 });
