@@ -145,7 +145,10 @@ try {
   await program().parseAsync(process.argv);
 } catch (err) {
   if (err instanceof CommanderError) {
-    process.exitCode = err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help' ? 0 : 2;
+    // help asked for (`--help`, `vigil help`) is a success; help shown because a subcommand is
+    // missing (`vigil`, `vigil keys`: commander's own exit code 1) is a usage error (CONTRACT.md §2)
+    const asked = err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || (err.code === 'commander.help' && err.exitCode === 0);
+    process.exitCode = asked ? 0 : 2;
   } else if (err instanceof CliError) {
     process.stderr.write(`vigil: ${err.message}\n`);
     process.exitCode = err.exitCode;

@@ -107,9 +107,16 @@ describe('vigil client commands (processes)', () => {
     expect(nothing.err).toMatch(/Nothing in the file was accepted/);
   }, 120_000);
 
-  it('exit 2 on usage errors', async () => {
-    for (const args of [['keys', 'create'], ['submit'], ['keys', 'create', '--role', 'overlord'], ['frobnicate']]) {
-      expect((await vigil(args, ADMIN_TOKEN)).code, args.join(' ')).toBe(2);
+  it('exit 2 on usage errors — a missing subcommand too — and 0 on help asked for', async () => {
+    for (const args of [['keys', 'create'], ['submit'], ['keys', 'create', '--role', 'overlord'], ['frobnicate'], [], ['keys'], ['config']]) {
+      const r = await vigil(args, ADMIN_TOKEN);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.err, args.join(' ')).not.toBe('');
+    }
+    for (const args of [['--help'], ['help'], ['keys', '--help'], ['help', 'keys']]) {
+      const r = await vigil(args, ADMIN_TOKEN);
+      expect(r.code, args.join(' ')).toBe(0);
+      expect(r.out, args.join(' ')).toMatch(/Usage: vigil/);
     }
   }, 60_000);
 
