@@ -163,6 +163,17 @@ export const configSchema = z
         message: `must be at most schedule.realert.max (${realert.max}), or no escalation is ever sent: a report gets no more re-alerts than that`,
       });
     }
+    if (config.notices.smtp.url === null) {
+      for (const [i, recipient] of config.directory.recipients.entries()) {
+        if ('email' in recipient.channel) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['directory', 'recipients', i, 'channel', 'email'],
+            message: `needs notices.smtp.url: e-mail to ${recipient.id} goes through that relay, and every notice to it would fail`,
+          });
+        }
+      }
+    }
     if (config.directory.hostingProviders.notify && config.notices.smtp.url === null) {
       ctx.addIssue({
         code: 'custom',

@@ -167,6 +167,17 @@ describe('bad values', () => {
     expect(parseConfig({ schedule: { realert: { max: 0 } } }, {}).schedule.realert.max).toBe(0);
   });
 
+  it('an e-mail recipient needs notices.smtp.url: without the relay every notice to it would fail', () => {
+    const recipients = [
+      { id: 'hotline-nl', kind: 'hotline', name: 'NL', countries: ['NL'], channel: { webhook: { url: 'https://hotline.test/hook', secret: 'whsec_c2VjcmV0c2VjcmV0c2VjcmV0' } } },
+      { id: 'hotline-be', kind: 'hotline', name: 'BE', countries: ['BE'], channel: { email: { to: ['hotline@be.test'] } } },
+    ];
+    expect(problemsOf({ directory: { recipients } })).toEqual([
+      'directory.recipients[1].channel.email: needs notices.smtp.url: e-mail to hotline-be goes through that relay, and every notice to it would fail',
+    ]);
+    expect(parseConfig({ directory: { recipients }, notices: { smtp: { url: 'smtp://127.0.0.1:2525' } } }, {}).directory.recipients).toHaveLength(2);
+  });
+
   it('hashList.files need crawler.mediaPolicy: hash (under metadata nothing is hashed)', () => {
     expect(problemsOf({ hashList: { files: ['/etc/vigil/known.txt'] } })).toEqual([
       'hashList.files: have no effect unless crawler.mediaPolicy is hash: under metadata no media body is read, so nothing is hashed',
@@ -258,6 +269,7 @@ describe('directory.recipients', () => {
           homeCountry: 'NL',
           recipients: [recipient(), recipient({ id: 'le', kind: 'law_enforcement', countries: ['*'], channel: { email: { to: ['le@police.example'] } } })],
         },
+        notices: { smtp: { url: 'smtp://127.0.0.1:2525' } },
       },
       {},
     );
