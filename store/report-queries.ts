@@ -95,8 +95,14 @@ const RECORD_CHECK = `WITH locked AS (
       verdict = COALESCE($19::text, r.verdict),
       verdict_source = CASE WHEN $19::text IS NULL THEN r.verdict_source ELSE $20::text END,
       reopen_count = r.reopen_count + CASE WHEN $21::boolean THEN 1 ELSE 0 END,
-      -- removal confirmed, or removed content back: the notifier decides now (its outbox, same statement)
+      -- removal confirmed, removed content back, or content seen live with an illegal verdict,
+      -- nobody told yet (status live) and routing known (traced: before its first trace the trace
+      -- itself makes the decision due) — an analyst's verdict or a hash-list match after the first
+      -- trace, which no later trace announces: the notifier decides now (its outbox, same
+      -- statement). Deciding twice writes nothing twice: notices are keyed by event.
       next_realert_at = CASE WHEN ($9::text = 'removed' AND r.status <> 'removed') OR $21::boolean
+                               OR ($9::text = 'live' AND COALESCE($19::text, r.verdict) = 'illegal'
+                                   AND EXISTS (SELECT 1 FROM traces t WHERE t.report_id = r.id))
                              THEN LEAST(COALESCE(r.next_realert_at, $7::timestamptz), $7::timestamptz) ELSE r.next_realert_at END,
       baseline_media = CASE WHEN $25::timestamptz IS NOT NULL AND r.baseline_at IS NULL THEN $22::jsonb ELSE r.baseline_media END,
       known_media_refs = CASE WHEN $25::timestamptz IS NOT NULL AND r.baseline_at IS NULL THEN $23::jsonb ELSE r.known_media_refs END,

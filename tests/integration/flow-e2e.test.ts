@@ -5,7 +5,9 @@
  * it in NL (country and ASN from the world's mmdb files, RDAP from the world's server); the NL
  * hotline's webhook gets a signed `notice.initial`; the report is `notified`. Then the image is
  * taken down, rechecks (tiny schedules) confirm the removal, and the hotline is told
- * `notice.removal_confirmed`. Waits are on the sinks' events; only the API reads poll.
+ * `notice.removal_confirmed`. Then a report submitted without a verdict is checked and traced,
+ * and only an analyst's `illegal` verdict gets its hotline told. Waits are on the sinks' events;
+ * only the API reads poll.
  */
 import pg from 'pg';
 import { request } from 'undici';
@@ -139,5 +141,33 @@ describe('the whole flow: intake → check → trace → decide → notify → r
     const report = await api<{ status: string; checks: { outcome: string }[] }>('GET', `/v1/reports/${reportId}`, forceToken);
     expect(report.body.status).toBe('removed');
     expect(report.body.checks.filter((c) => c.outcome === 'gone').length).toBeGreaterThanOrEqual(2);
+  }, 60_000);
+
+  it('submitted without a verdict: checked live and traced, nobody told; an analyst finds it illegal and the NL hotline is told', async () => {
+    expect(forceToken).not.toBe('');
+    const before = world.webhooks.deliveriesTo('/nl').length;
+    const url = world.url('127.0.0.2', '/image.jpg');
+    const analyst = (await api<{ token: string }>('POST', '/v1/keys', ADMIN, { role: 'analyst' })).body.token;
+    const submitted = await api<{ id: string }>('POST', '/v1/submissions', forceToken, { reference: 'OP-FLOW-2', items: [{ url }] });
+    expect(submitted.status).toBe(202);
+
+    // live and located, and the submission complete (every item checked and traced): nothing to tell yet
+    let id = '';
+    await vi.waitFor(async () => {
+      const view = await api<{ completedAt: string | null; items: { reportId: string; status: string; hosting: { country: string | null } | null }[] }>(
+        'GET', `/v1/submissions/${submitted.body.id}`, forceToken);
+      expect(view.body.items[0]).toMatchObject({ status: 'live', hosting: { country: 'NL' } });
+      expect(view.body.completedAt).not.toBeNull();
+      id = view.body.items[0]!.reportId;
+    }, { timeout: 15_000, interval: 100 });
+    expect((await sql('SELECT id FROM notices WHERE report_id = $1', [id])).length).toBe(0);
+
+    const told = world.webhooks.waitForDeliveries(before + 1, 30_000, '/nl');
+    expect((await api('POST', `/v1/reports/${id}/verdict`, analyst, { verdict: 'illegal' })).status).toBe(200);
+    const body = expectSigned((await told)[before]!);
+    expect(body).toMatchObject({ type: 'notice.initial', recipient: 'hotline-nl', sequence: 1, reports: [{ id, url, hosting: { country: 'NL' } }] });
+    await vi.waitFor(async () => {
+      expect((await api<{ status: string }>('GET', `/v1/reports/${id}`, forceToken)).body.status).toBe('notified');
+    }, { timeout: 10_000, interval: 100 });
   }, 60_000);
 });

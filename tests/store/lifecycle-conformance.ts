@@ -80,6 +80,39 @@ export function runLifecycleConformance(h: () => LifecycleHarness, options: { tw
     expect(rows[0]?.reopen_count).toBe(1);
   });
 
+  it('makes the notice decision due on a live check of a traced report with an illegal verdict, its own or the check\'s', async () => {
+    const { store, newReport, unique, at } = h();
+    const realertAt = async (reportId: string) =>
+      (await store.sql.query<{ next_realert_at: Date | null }>('SELECT next_realert_at FROM reports WHERE id = $1', [reportId])).rows[0]?.next_realert_at;
+    const traced = async (reportId: string) => store.sql.query(`INSERT INTO traces (id, report_id, created_at, ip, country, provenance)
+      VALUES ($1, $2, $3, '127.0.0.2', 'NL', '{}'::jsonb)`, [unique('t'), reportId, at(5)]);
+
+    // an analyst's verdict after the first trace: the live check asked for then makes the decision due
+    const byAnalyst = await newReport(at(0));
+    await traced(byAnalyst.reportId);
+    await store.sql.query(`UPDATE reports SET status = 'live', verdict = 'illegal', verdict_source = 'analyst' WHERE id = $1`, [byAnalyst.reportId]);
+    await store.recordCheck(live(byAnalyst.reportId, unique('c')));
+    expect(await realertAt(byAnalyst.reportId)).toEqual(at(60));
+
+    // a hash-list match by the check itself
+    const byHash = await newReport(at(0));
+    await traced(byHash.reportId);
+    await store.recordCheck(live(byHash.reportId, unique('c'), { verdict: { verdict: 'illegal', source: 'hash_list' } }));
+    expect(await realertAt(byHash.reportId)).toEqual(at(60));
+
+    // not yet traced (the trace makes it due when it locates the report), no verdict, or told already: not due
+    const untraced = await newReport(at(0));
+    await store.recordCheck(live(untraced.reportId, unique('c'), { verdict: { verdict: 'illegal', source: 'hash_list' } }));
+    const noVerdict = await newReport(at(0));
+    await traced(noVerdict.reportId);
+    await store.recordCheck(live(noVerdict.reportId, unique('c')));
+    const told = await newReport(at(0));
+    await traced(told.reportId);
+    await store.sql.query(`UPDATE reports SET status = 'notified', verdict = 'illegal', verdict_source = 'analyst' WHERE id = $1`, [told.reportId]);
+    await store.recordCheck(live(told.reportId, unique('c'), { nextStatus: 'notified' }));
+    for (const r of [untraced, noVerdict, told]) expect(await realertAt(r.reportId)).toBeNull();
+  });
+
   it('refuses a streak without its date (schema constraint)', async () => {
     const { store, newReport, unique } = h();
     const { reportId } = await newReport();
