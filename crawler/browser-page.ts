@@ -6,7 +6,7 @@
 import type { Page, Request, Response } from 'playwright-core';
 import type { FetchFailure, FetchResult } from '../core/fetcher.js';
 import { mapBrowserError } from './browser-errors.js';
-import { authorityOf, GUARD_DETAIL_HEADER, GUARD_HEADER, isFetchErrorKind, type ProxyVerdict } from './guard-proxy-context.js';
+import { authorityOf, guardVerdictOf, type ProxyVerdict } from './guard-proxy-context.js';
 
 export interface VisitOptions {
   /** `performance.now()` when the fetch began (durations, and which proxy verdicts count) */
@@ -139,11 +139,10 @@ async function visit(page: Page, t: NetworkTracker, url: string, o: VisitOptions
 
   const main = t.mainResponse;
   const mainHeaders = main?.headers() ?? {};
-  const guardKind = mainHeaders[GUARD_HEADER];
-  if (main !== null && guardKind !== undefined) {
+  const guard = main === null ? null : guardVerdictOf(main.url(), mainHeaders);
+  if (main !== null && guard !== null) {
     // the proxy's own answer: the guard refused, or the upstream failed
-    const kind = isFetchErrorKind(guardKind) ? guardKind : 'other';
-    return failure(kind, mainHeaders[GUARD_DETAIL_HEADER] ?? '', main.url(), redirectsOf(main.request()), o.started);
+    return failure(guard.kind, guard.detail, main.url(), redirectsOf(main.request()), o.started);
   }
   if (gotoError !== null && mapBrowserError(gotoError).kind === 'timeout') {
     // the document never finished parsing within the deadline (a hanging body, a busy script)

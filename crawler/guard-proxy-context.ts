@@ -56,6 +56,20 @@ export function isFetchErrorKind(kind: string): kind is FetchErrorKind {
 }
 
 /**
+ * The proxy's verdict on a response the browser got, or null. Only a plain-HTTP response can carry
+ * one: the proxy answers those itself or forwards them, stripping the two headers from upstream
+ * answers. An https response came through a CONNECT tunnel the proxy cannot read, so its headers
+ * are the origin's own — honoured, they would let a site say "this name does not exist" and have
+ * live content counted gone. (A refused tunnel reaches the fetcher as the proxy's recorded
+ * verdict for the authority, never as a response.)
+ */
+export function guardVerdictOf(responseUrl: string, headers: Readonly<Record<string, string>>): { kind: FetchErrorKind; detail: string } | null {
+  const kind = headers[GUARD_HEADER];
+  if (kind === undefined || !responseUrl.toLowerCase().startsWith('http:')) return null;
+  return { kind: isFetchErrorKind(kind) ? kind : 'other', detail: headers[GUARD_DETAIL_HEADER] ?? '' };
+}
+
+/**
  * `host:port` of an absolute-form request target or a CONNECT target, host lower-cased and
  * canonicalised the way the browser's URL parser does; the raw text when it does not parse.
  */
