@@ -55,7 +55,8 @@ export const browserSchema = z.strictObject({
   enabled: z.union([z.literal('auto'), z.boolean()], { error: 'expected auto, true or false' }).default('auto'),
   /**
    * Chromium executable. `null`: `CHROMIUM_PATH` (read by `runtimeEnv` in client-settings.ts),
-   * else `/usr/bin/chromium`.
+   * else `/usr/bin/chromium`. A path given that names no file stops start-up (unless
+   * `enabled: false`), like any file the configuration refers to.
    * @default null
    */
   executablePath: nonEmptyStringSchema.nullable().default(null),

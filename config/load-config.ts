@@ -83,6 +83,11 @@ function referencedFiles(config: VigilConfig): { key: string; file: string; dirO
     ...list('tracing.asnDb', config.tracing.asnDb),
     ...(config.tracing.rdapBootstrap === null ? [] : [{ key: 'tracing.rdapBootstrap', file: config.tracing.rdapBootstrap, dirOk: true }]),
     ...list('hashList.files', config.hashList.files),
+    // an explicit browser path that is wrong is a typo to hear about, not a reason to run HTTP-only
+    // (without a path, a missing Chromium is: CONTRACT.md §1)
+    ...(config.crawler.browser.executablePath === null || config.crawler.browser.enabled === false
+      ? []
+      : [{ key: 'crawler.browser.executablePath', file: config.crawler.browser.executablePath, dirOk: false }]),
   ];
 }
 

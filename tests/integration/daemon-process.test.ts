@@ -134,14 +134,21 @@ describe('vigil start (process)', () => {
       writeFileSync(path.join(dir, 'country.mmdb'), randomBytes(4096));
       return 'tracing: { countryDb: [country.mmdb] }\n';
     }, /tracing: .*country\.mmdb: not a MaxMind DB file/],
-    ['a required browser that is not there', (dir: string) => `crawler: { browser: { enabled: true, executablePath: ${path.join(dir, 'no-chromium')} } }\n`,
+    // no path configured: the one CHROMIUM_PATH names (else /usr/bin/chromium) is looked for
+    ['a required browser that is not there', () => 'crawler: { browser: { enabled: true } }\n',
       /crawler\.browser\.enabled is true, but there is no Chromium executable at .*no-chromium/],
+    // a path configured that is wrong: a configuration problem, whatever `enabled` says
+    ['a browser path that is wrong', (dir: string) => `crawler: { browser: { executablePath: ${path.join(dir, 'elsewhere', 'chromium')} } }\n`,
+      /crawler\.browser\.executablePath: file not found: .*elsewhere.chromium/],
   ])('%s stops start-up with the reason, and nothing is left running', async (_name, configure, reason) => {
     const dir = tempDir();
     const file = path.join(dir, 'vigil.yaml');
     writeFileSync(file, `queue:\n  prefix: ${newPrefix()}\n${configure(dir)}`);
     const vigil = runVigil(['start', '--role', 'all'], {
-      env: { ...baseEnv(), REDIS_URL: TEST_REDIS_URL, VIGIL_DATA_DIR: path.join(dir, 'data'), VIGIL_HTTP_PORT: String(await freePort()) },
+      env: {
+        ...baseEnv(), REDIS_URL: TEST_REDIS_URL, VIGIL_DATA_DIR: path.join(dir, 'data'), VIGIL_HTTP_PORT: String(await freePort()),
+        CHROMIUM_PATH: path.join(dir, 'no-chromium'),
+      },
       cwd: dir,
     });
     // exits by itself: no worker or connection left holding the process open
