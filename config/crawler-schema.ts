@@ -98,10 +98,11 @@ export const crawlerSchema = z.strictObject({
    */
   maxRedirects: integer(0, 100).default(10),
   /**
-   * Checks in flight at once, per worker process.
+   * Checks in flight at once, per worker process; at most 256 (one process's event loop — run
+   * more worker processes for more).
    * @default 256
    */
-  concurrency: integer(1, 100_000).default(256),
+  concurrency: integer(1, 256).default(256),
   /**
    * Checks in flight at once against one host, per worker process.
    * @default 4

@@ -175,7 +175,7 @@ export async function startDaemon(options: { config: Readonly<VigilConfig>; role
         trace: { queues, store },
       }, signal);
       if (result.outcome !== null && result.applied) metrics.observeCheck(result.outcome, (performance.now() - started) / 1000);
-    }, workerOptions('check', Math.min(config.crawler.concurrency, 256)));
+    }, workerOptions('check', config.crawler.concurrency));
     workers.push(checkWorker);
     // Wait for running jobs until shortly before the deadline: the rest of it is for handing the
     // unfinished ones back to the queue and closing, so even that path ends within the deadline.

@@ -178,6 +178,11 @@ describe('bad values', () => {
     expect(parseConfig({ directory: { recipients }, notices: { smtp: { url: 'smtp://127.0.0.1:2525' } } }, {}).directory.recipients).toHaveLength(2);
   });
 
+  it('crawler.concurrency is at most 256 per process', () => {
+    expect(problemsOf({ crawler: { concurrency: 1000 } })).toEqual(['crawler.concurrency: must be at most 256, got 1000']);
+    expect(parseConfig({ crawler: { concurrency: 256 } }, {}).crawler.concurrency).toBe(256);
+  });
+
   it('hashList.files need crawler.mediaPolicy: hash (under metadata nothing is hashed)', () => {
     expect(problemsOf({ hashList: { files: ['/etc/vigil/known.txt'] } })).toEqual([
       'hashList.files: have no effect unless crawler.mediaPolicy is hash: under metadata no media body is read, so nothing is hashed',
