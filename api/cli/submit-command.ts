@@ -1,11 +1,11 @@
 /**
- * `vigil submit FILE`: uploads a URL list (a `.csv` file as text/csv, anything else as
- * text/plain) with a progress bar on stderr. Each run carries an Idempotency-Key, so when the
+ * `vigil submit FILE`: uploads a URL list (a `.csv` file, or one whose first line is a CSV header
+ * naming `url`, as text/csv; anything else as text/plain) with a progress bar on stderr. Each run carries an Idempotency-Key, so when the
  * upload fails on the way (network, 502/503/504, 429) it is sent again — up to three times —
  * without risk of submitting the list twice.
  */
 import { randomUUID } from 'node:crypto';
-import { createReadStream, statSync } from 'node:fs';
+import { closeSync, createReadStream, openSync, readSync, statSync } from 'node:fs';
 import { Transform } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiClient, CliError, type ClientSettings } from './api-client.js';
@@ -13,8 +13,32 @@ import type { Output } from './client-commands.js';
 
 const ATTEMPTS = 3;
 
+/** Bytes of a file read to find its first line. */
+const HEAD_BYTES = 4096;
+
+/**
+ * Whether a first line is a CSV header naming a `url` column (`url,sha256`, `"URL";…` is not:
+ * CSV here is comma-separated). A URL list's first line is a URL, which has `://`.
+ */
+export function isCsvHeader(line: string): boolean {
+  const text = line.replace(/^\uFEFF/, '').trim();
+  if (text === '' || text.includes('://')) return false;
+  return text.split(',').some((field) => field.trim().replace(/^"(.*)"$/, '$1').trim().toLowerCase() === 'url');
+}
+
+/** text/csv for a `.csv` file or one whose first line is a CSV header with `url`; else text/plain. */
 export function contentTypeFor(file: string): string {
-  return /\.csv$/i.test(file) ? 'text/csv' : 'text/plain';
+  if (/\.csv$/i.test(file)) return 'text/csv';
+  const head = Buffer.alloc(HEAD_BYTES);
+  let read = 0;
+  const fd = openSync(file, 'r');
+  try {
+    read = readSync(fd, head, 0, HEAD_BYTES, 0);
+  } finally {
+    closeSync(fd);
+  }
+  const firstLine = head.subarray(0, read).toString('utf8').split(/\r?\n/, 1)[0] ?? '';
+  return isCsvHeader(firstLine) ? 'text/csv' : 'text/plain';
 }
 
 function progressCounter(size: number, io: Output): Transform {
