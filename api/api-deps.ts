@@ -2,6 +2,7 @@
 import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
+import type { HashLookup } from '../core/content-digests.js';
 import type { Store } from '../core/store.js';
 import type { Authenticator } from './auth.js';
 import type { MetricsRouteOptions } from './metrics/metrics-route.js';
@@ -25,6 +26,8 @@ export interface ApiDeps {
   limits: { maxItems: number; maxBodyBytes: number };
   /** the ids of `directory.recipients`: a recipient key must name one; absent: not checked */
   recipientIds?: readonly string[];
+  /** the hash list (`hashList.files`): a new URL submitted with a digest in it is `illegal` at once; absent: none */
+  hashList?: HashLookup | null;
   /** `schedule.expireAfter` (ms): the new monitoring period of an expired URL submitted again */
   expireAfterMs?: number;
   /** per-key token bucket (`http.rateLimit`); null = no limit */

@@ -148,13 +148,6 @@ export const configSchema = z
         message: `must be longer than crawler.timeouts.total (${formatDuration(config.crawler.timeouts.total)}), or checks still running are dispatched again`,
       });
     }
-    if (config.hashList.files.length > 0 && config.crawler.mediaPolicy !== 'hash') {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['hashList', 'files'],
-        message: 'have no effect unless crawler.mediaPolicy is hash: under metadata no media body is read, so nothing is hashed',
-      });
-    }
     const { realert, escalate } = config.schedule;
     if (realert.max > 0 && escalate.afterRealerts > realert.max) {
       ctx.addIssue({

@@ -46,3 +46,15 @@ export function findHashListMatch(digests: ContentDigests, lookup: HashLookup | 
   const algorithm = ALGORITHMS.find((a) => lookup.has(digests[a]));
   return algorithm === undefined ? null : { algorithm, digest: digests[algorithm] };
 }
+
+/** Whether a digest submitted with an item (any case; a malformed one never matches) is in the list. */
+export function anySubmittedDigestListed(
+  submitted: { sha256?: string | null; sha1?: string | null; md5?: string | null },
+  lookup: HashLookup | null | undefined,
+): boolean {
+  if (!lookup) return false;
+  return ALGORITHMS.some((a) => {
+    const value = submitted[a];
+    return typeof value === 'string' && algorithmOfDigest(value) === a && lookup.has(value);
+  });
+}

@@ -60,6 +60,11 @@ export interface NewSubmissionItem {
   sha1?: string | null;
   md5?: string | null;
   verdict?: Verdict | null;
+  /**
+   * one of the submitted digests is in the hash list (`hashList.files`): a new report starts with
+   * verdict `illegal` from `hash_list`, which stands over the submission's own (core/report-lifecycle.ts)
+   */
+  hashListMatch?: boolean;
   /** `refused` for an address vigil must never fetch; else `pending` */
   initialStatus: 'pending' | 'refused';
   /** the host's registrable domain (public-suffix list); null for IP literals */

@@ -102,21 +102,24 @@ export async function startDaemon(options: { config: Readonly<VigilConfig>; role
   }
   log[browser.available ? 'info' : 'warn']({ browser: browser.detail }, browser.available ? 'browser available' : 'browser unavailable: HTTP-only');
 
+  // The hash list (`hashList.files`): a digest found in it is an `illegal` verdict — a body's, in
+  // the workers (`mediaPolicy: hash`), and one submitted with a URL, at intake (the api role).
+  // Unreadable at start (config/ checked that it exists): fail start-up.
+  const hashList: HashList | null = config.hashList.files.length === 0 || !(runsWorker || runsApi) ? null
+    : await orStop(HashList.open({ files: [...config.hashList.files] }).catch((err: unknown) => {
+      throw new VigilError('CONFIG_INVALID', `hashList.files: ${(err as Error).message}`, { cause: err });
+    }));
+  if (hashList) {
+    const hashLog = log.child({ component: 'hash-list' });
+    hashList.on('reload', (r: { size: number; badLines: number }) => hashLog.info({ size: r.size, badLines: r.badLines }, 'hash list reloaded'));
+    hashList.on('reloadError', (err: Error) => hashLog.warn({ err }, 'hash list reload failed; the previous list stays in use'));
+    const list = hashList;
+    steps.push({ name: 'fetcher', run: () => list.close() });
+  }
+
   const workers: { close(deadlineMs?: number): Promise<unknown> }[] = [];
   if (runsWorker) {
     const resolver = createDnsResolver({ servers: [...config.crawler.dnsServers], timeoutMs: 5000, tries: 2 });
-    // The hash list (`hashList.files`): a digest found in it is an `illegal` verdict.
-    // unreadable at start (config/ checked that it exists): fail start-up
-    const hashList: HashList | null = config.hashList.files.length === 0 ? null : await orStop(HashList.open({ files: [...config.hashList.files] }).catch((err: unknown) => {
-      throw new VigilError('CONFIG_INVALID', `hashList.files: ${(err as Error).message}`, { cause: err });
-    }));
-    if (hashList) {
-      const hashLog = log.child({ component: 'hash-list' });
-      hashList.on('reload', (r: { size: number; badLines: number }) => hashLog.info({ size: r.size, badLines: r.badLines }, 'hash list reloaded'));
-      hashList.on('reloadError', (err: Error) => hashLog.warn({ err }, 'hash list reload failed; the previous list stays in use'));
-      const list = hashList;
-      steps.push({ name: 'fetcher', run: () => list.close() });
-    }
     // Tracing: where live content is hosted (the check job asks for traces; a trace that starts or
     // moves routing makes the report's notice decision due). Opened before any worker takes a job:
     // a database or bootstrap file that cannot be used fails start-up with its path.
@@ -262,6 +265,7 @@ export async function startDaemon(options: { config: Readonly<VigilConfig>; role
       requestCheck: async (reportId) => { await store.requestCheck(reportId, systemClock.now()); },
       limits: { maxItems: 100_000, maxBodyBytes: 50 * 1024 * 1024 },
       expireAfterMs: config.schedule.expireAfter,
+      hashList,
       recipientIds: config.directory.recipients.map((r) => r.id),
       rateLimit: config.http.rateLimit,
       accepting: () => accepting,

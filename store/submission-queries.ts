@@ -21,13 +21,16 @@ const INSERT_SUBMISSION = `INSERT INTO submissions (id, force_id, reference, ite
   VALUES ($1, $2, $3, $4, $5)`;
 
 // New URLs become reports; a URL already monitored conflicts and is returned by SELECT_REPORT_IDS.
-// $7 is the submission time: created_at, and the first check is due then (never for refused URLs).
+// $8 is the submission time: created_at, and the first check is due then (never for refused URLs).
+// $9: whether a submitted digest is in the hash list — then the verdict is `illegal` from `hash_list`.
 const INSERT_REPORTS = `INSERT INTO reports (url, status, verdict, verdict_source, sha256, sha1, md5, registrable_domain, created_at, next_check_at, dispatch_at)
-  SELECT u.url, u.status, u.verdict, CASE WHEN u.verdict IS NULL THEN NULL ELSE 'submission' END,
+  SELECT u.url, u.status,
+         CASE WHEN u.listed THEN 'illegal' ELSE u.verdict END,
+         CASE WHEN u.listed THEN 'hash_list' WHEN u.verdict IS NULL THEN NULL ELSE 'submission' END,
          u.sha256, u.sha1, u.md5, u.domain, $8::timestamptz, CASE WHEN u.status = 'pending' THEN $8::timestamptz END,
          CASE WHEN u.status = 'pending' THEN $8::timestamptz END
-  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
-    AS u(url, status, verdict, sha256, sha1, md5, domain)
+  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $9::boolean[])
+    AS u(url, status, verdict, sha256, sha1, md5, domain, listed)
   ON CONFLICT (url) DO NOTHING
   RETURNING id, url`;
 
@@ -124,6 +127,7 @@ async function upsertReports(
       items.map((i) => lower(i.md5)),
       items.map((i) => i.registrableDomain ?? null),
       now,
+      items.map((i) => i.hashListMatch === true),
     ]);
     for (const row of inserted.rows) ids.set(row.url, row.id);
     created += inserted.rows.length;

@@ -14,6 +14,7 @@ import { readJsonSubmission, readStreamedSubmission, type BodyKind, type ReadSub
 import { jsonSubmissionDocSchema, validateItems } from '../intake/submission-items.js';
 import { sendProblem } from '../problem.js';
 import { IDEMPOTENCY_TTL_MS, idempotencyKeySchema, replayOrRefuse } from './idempotent-replay.js';
+import { anySubmittedDigestListed } from '../../core/content-digests.js';
 
 const querySchema = z.object({
   force: z.string().max(64).optional().describe('admin only: the force to submit for'),
@@ -101,7 +102,13 @@ export function registerSubmissionIntake(app: FastifyInstance, deps: ApiDeps, gu
         throw err;
       }
       const reference = body.reference ?? queryReference;
-      const parsed = validateItems(body.raw, deps.limits.maxItems);
+      const validated = validateItems(body.raw, deps.limits.maxItems);
+      // a submitted digest in the hash list: the new report is `illegal` from the list (CONTRACT.md §4)
+      const hashList = deps.hashList ?? null;
+      const parsed = hashList === null ? validated : {
+        ...validated,
+        items: validated.items.map((item) => (anySubmittedDigestListed(item, hashList) ? { ...item, hashListMatch: true } : item)),
+      };
       const now = deps.clock.now();
       if (key !== undefined) {
         if (await replayOrRefuse(deps, reply, principal.actor, forceId, key, body.bodyHash, now)) return reply;

@@ -183,11 +183,10 @@ describe('bad values', () => {
     expect(parseConfig({ crawler: { concurrency: 256 } }, {}).crawler.concurrency).toBe(256);
   });
 
-  it('hashList.files need crawler.mediaPolicy: hash (under metadata nothing is hashed)', () => {
-    expect(problemsOf({ hashList: { files: ['/etc/vigil/known.txt'] } })).toEqual([
-      'hashList.files: have no effect unless crawler.mediaPolicy is hash: under metadata no media body is read, so nothing is hashed',
-    ]);
-    expect(parseConfig({ hashList: { files: ['/etc/vigil/known.txt'] }, crawler: { mediaPolicy: 'hash' } }, {}).hashList.files).toEqual(['/etc/vigil/known.txt']);
+  it('hashList.files work under either media policy (submitted digests are looked up at intake)', () => {
+    for (const mediaPolicy of ['metadata', 'hash'] as const) {
+      expect(parseConfig({ hashList: { files: ['/etc/vigil/known.txt'] }, crawler: { mediaPolicy } }, {}).hashList.files).toEqual(['/etc/vigil/known.txt']);
+    }
   });
 
   it('accepts browser.enabled auto, true and false', () => {

@@ -17,6 +17,7 @@ import type { Role } from '../../../core/store.js';
 import { openStore } from '../../../store/open-store.js';
 import type { SqlStore } from '../../../store/sql-store.js';
 import { createTestDatabase, uniqueId } from '../../support/test-env.js';
+import type { HashLookup } from '../../../core/content-digests.js';
 
 export const ADMIN_TOKEN = `admin-${randomUUID()}`;
 
@@ -57,6 +58,8 @@ export interface HarnessOptions {
   requestCheck?: (reportId: string) => Promise<void>;
   /** `directory.recipients` ids (recipient keys are checked against them) */
   recipientIds?: readonly string[];
+  /** the hash list submitted digests are looked up in */
+  hashList?: HashLookup | null;
 }
 
 export async function startApiHarness(options: HarnessOptions = {}): Promise<ApiHarness> {
@@ -87,6 +90,7 @@ export async function startApiHarness(options: HarnessOptions = {}): Promise<Api
     accepting: () => true,
     ...(options.requestCheck ? { requestCheck: options.requestCheck } : {}),
     ...(options.recipientIds ? { recipientIds: options.recipientIds } : {}),
+    ...(options.hashList ? { hashList: options.hashList } : {}),
   };
   const app = await createApiServer(deps);
   cleanups.unshift(() => app.close());
