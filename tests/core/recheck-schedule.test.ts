@@ -1,22 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { jitter, nextCheckTime, recheckInterval, recheckScheduleOf, type RecheckSchedule } from '../../core/recheck-schedule.js';
 import { REPORT_STATUSES } from '../../core/report-status.js';
+import { seededRandom } from '../support/seeded-random.js';
 
 const M = 60_000;
 const H = 60 * M;
 const schedule: RecheckSchedule = { live: 1 * H, notified: 30 * M, removed: 24 * H, unreachable: 6 * H, pendingRetry: 15 * M };
 const T0 = new Date('2030-03-01T00:00:00.000Z');
-
-/** a seeded generator (mulberry32): deterministic, spread over [0, 1) */
-function seeded(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 describe('recheckInterval', () => {
   it.each(REPORT_STATUSES.map((s) => [s] as const))('%s', (status) => {
@@ -33,7 +23,7 @@ describe('jitter', () => {
   });
 
   it('stays within ±10 % and spreads across it', () => {
-    const random = seeded(42);
+    const random = seededRandom(42);
     const values = Array.from({ length: 10_000 }, () => jitter(H, random));
     expect(Math.min(...values)).toBeGreaterThanOrEqual(0.9 * H);
     expect(Math.max(...values)).toBeLessThanOrEqual(1.1 * H);
@@ -57,7 +47,7 @@ describe('nextCheckTime', () => {
   });
 
   it('decorrelates reports submitted together', () => {
-    const random = seeded(7);
+    const random = seededRandom(7);
     const due = new Set(Array.from({ length: 1000 }, () => nextCheckTime('live', T0, schedule, random)?.getTime()));
     expect(due.size).toBeGreaterThan(990);
   });

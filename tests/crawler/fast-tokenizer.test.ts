@@ -7,6 +7,7 @@
 import { Tokenizer } from 'htmlparser2';
 import { describe, expect, test } from 'vitest';
 import { createTokenizer, FAST_TOKENIZER_ACTIVE } from '../../crawler/fast-tokenizer.js';
+import { seededRandom } from '../support/seeded-random.js';
 
 type Callbacks = ConstructorParameters<typeof Tokenizer>[1];
 
@@ -43,18 +44,6 @@ function run(create: (cbs: Callbacks) => Tokenizer, text: string, chunkSize: num
 
 const stock = (cbs: Callbacks): Tokenizer => new Tokenizer({ decodeEntities: false }, cbs);
 
-/** a small seeded generator (mulberry32), so that a failure names its seed */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** pieces of markup, well and badly formed, that pass through every state that skips ahead */
 const PIECES = [
   '<p>', '</p>', '<IMG SRC="/a.jpg">', "<img src='/b.jpg' alt='x'>", '<img src=/c.jpg>', '<a href="x.mp4?a=1&amp;b=2">',
@@ -78,7 +67,7 @@ describe('fast tokenizer', () => {
 
   test.each([1, 2, 5, 13, 64, 100_000])('reports what htmlparser2 reports, generated pages in %i-character chunks', (chunkSize) => {
     for (let seed = 1; seed <= 300; seed++) {
-      const text = page(random(seed * 7_919 + chunkSize));
+      const text = page(seededRandom(seed * 7_919 + chunkSize));
       const expected = run(stock, text, chunkSize);
       expect(run(createTokenizer, text, chunkSize), `seed ${seed}: ${JSON.stringify(text)}`).toEqual(expected);
     }
