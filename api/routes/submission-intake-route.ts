@@ -7,6 +7,7 @@ import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { anySubmittedDigestListed } from '../../core/content-digests.js';
 import { isVigilError, VigilError } from '../../core/errors.js';
 import type { ApiDeps } from '../api-deps.js';
 import { principalOf, type Guards } from '../guards.js';
@@ -14,7 +15,6 @@ import { readJsonSubmission, readStreamedSubmission, type BodyKind, type ReadSub
 import { jsonSubmissionDocSchema, validateItems } from '../intake/submission-items.js';
 import { sendProblem } from '../problem.js';
 import { IDEMPOTENCY_TTL_MS, idempotencyKeySchema, replayOrRefuse } from './idempotent-replay.js';
-import { anySubmittedDigestListed } from '../../core/content-digests.js';
 
 const querySchema = z.object({
   force: z.string().max(64).optional().describe('admin only: the force to submit for'),

@@ -13,11 +13,11 @@ import type { ApiDeps } from '../../../api/api-deps.js';
 import { createAuthenticator } from '../../../api/auth.js';
 import { createApiServer } from '../../../api/create-api-server.js';
 import type { RateLimit } from '../../../api/rate-limit.js';
+import type { HashLookup } from '../../../core/content-digests.js';
 import type { Role } from '../../../core/store.js';
 import { openStore } from '../../../store/open-store.js';
 import type { SqlStore } from '../../../store/sql-store.js';
 import { createTestDatabase, uniqueId } from '../../support/test-env.js';
-import type { HashLookup } from '../../../core/content-digests.js';
 
 export const ADMIN_TOKEN = `admin-${randomUUID()}`;
 
