@@ -34,6 +34,14 @@ export interface NewForce {
   webhookSecret?: string | null;
 }
 
+/** A change to a force: its name, its webhook (null removes it); what is left out stays. */
+export interface ForceUpdate {
+  id: string;
+  name?: string;
+  webhook?: { url: string; secret: string } | null;
+  now: Date;
+}
+
 export interface ApiKeyRecord {
   id: string;
   role: Role;
@@ -445,6 +453,12 @@ export interface Store extends NoticeOutbox, AdminReads {
   /** @throws VigilError FORCE_EXISTS */
   createForce(force: NewForce): Promise<ForceRecord>;
   getForce(id: string): Promise<ForceRecord | null>;
+  /**
+   * Change a force's name or webhook. A new webhook (or the same one given again) re-enables the
+   * endpoint a 410 disabled: it is the operator's word that the address is right now.
+   * @returns the force as it is now; null when there is no such force
+   */
+  updateForce(update: ForceUpdate): Promise<ForceRecord | null>;
 
   createApiKey(key: NewApiKey): Promise<ApiKeyRecord>;
   findApiKeyByHash(tokenHash: string): Promise<ApiKeyRecord | null>;

@@ -3,7 +3,7 @@
  * a force's key reads nothing here but its own key record (by token hash).
  */
 import { VigilError } from '../core/errors.js';
-import type { ApiKeyRecord, ForceRecord, NewApiKey, NewForce, Role } from '../core/store.js';
+import type { ApiKeyRecord, ForceRecord, ForceUpdate, NewApiKey, NewForce, Role } from '../core/store.js';
 import { FOREIGN_KEY_VIOLATION, UNIQUE_VIOLATION, sqlState } from './db-errors.js';
 import type { SqlClient } from './sql-client.js';
 
@@ -32,6 +32,13 @@ const KEY_COLUMNS = 'id, role, force_id, recipient_id, label, token_hash, create
 
 const INSERT_FORCE = `INSERT INTO forces (id, name, webhook_url, webhook_secret) VALUES ($1, $2, $3, $4) RETURNING ${FORCE_COLUMNS}`;
 const SELECT_FORCE = `SELECT ${FORCE_COLUMNS} FROM forces WHERE id = $1`;
+// $3: whether the webhook changes ($4/$5 the new one, both null to remove it)
+const UPDATE_FORCE = `UPDATE forces SET name = COALESCE($2, name),
+    webhook_url = CASE WHEN $3::boolean THEN $4 ELSE webhook_url END,
+    webhook_secret = CASE WHEN $3::boolean THEN $5 ELSE webhook_secret END
+  WHERE id = $1 RETURNING ${FORCE_COLUMNS}`;
+const ENABLE_FORCE_ENDPOINT = `UPDATE endpoint_state SET disabled_at = NULL, disabled_url = NULL, updated_at = $2
+  WHERE target = 'force' AND id = $1 AND disabled_at IS NOT NULL`;
 const INSERT_API_KEY = `INSERT INTO api_keys (id, role, force_id, recipient_id, label, token_hash, expires_at)
   VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${KEY_COLUMNS}`;
 const SELECT_API_KEY_BY_HASH = `SELECT ${KEY_COLUMNS} FROM api_keys WHERE token_hash = $1`;
@@ -70,6 +77,18 @@ export async function createForce(db: SqlClient, force: NewForce): Promise<Force
 export async function getForce(db: SqlClient, id: string): Promise<ForceRecord | null> {
   const { rows } = await db.query<ForceRow>(SELECT_FORCE, [id]);
   return rows[0] ? toForce(rows[0]) : null;
+}
+
+/** One transaction: the force's row, and its endpoint re-enabled when the webhook is given. */
+export async function updateForce(db: SqlClient, update: ForceUpdate): Promise<ForceRecord | null> {
+  return db.transaction(async (tx) => {
+    const webhook = update.webhook;
+    const { rows } = await tx.query<ForceRow>(UPDATE_FORCE, [update.id, update.name ?? null, webhook !== undefined, webhook?.url ?? null, webhook?.secret ?? null]);
+    const row = rows[0];
+    if (!row) return null;
+    if (webhook) await tx.query(ENABLE_FORCE_ENDPOINT, [update.id, update.now]);
+    return toForce(row);
+  });
 }
 
 /** @throws VigilError FORCE_UNKNOWN when `key.forceId` names no force */

@@ -5,7 +5,7 @@
  */
 import { VigilError } from '../core/errors.js';
 import type {
-  ApiKeyRecord, AuditEntry, DueCheck, ForceRecord, NewApiKey, NewCheck, NewForce, NewSubmission, ReportForCheck,
+  ApiKeyRecord, AuditEntry, DueCheck, ForceRecord, ForceUpdate, NewApiKey, NewCheck, NewForce, NewSubmission, ReportForCheck,
   ReportView, Scope, Store, SubmissionCreated, SubmissionView,
 } from '../core/store.js';
 import type {
@@ -80,6 +80,10 @@ export class SqlStore implements Store {
 
   getForce(id: string): Promise<ForceRecord | null> {
     return keys.getForce(this.sql, id);
+  }
+
+  updateForce(update: ForceUpdate): Promise<ForceRecord | null> {
+    return keys.updateForce(this.sql, update);
   }
 
   /** @throws VigilError FORCE_UNKNOWN */

@@ -44,7 +44,7 @@ ${stats.map((s) => html`<tr><td>${labelOf(by, s)}</td><td class="num">${count(s.
 </tbody></table></section>`;
   });
   return html`${windowPicker('/admin/stats', days)}
-<p class="muted">Time to removal runs from the first check that found the content live to the check that confirmed its removal.
+<p class="muted">Time to removal runs from the first check that found the content live to the first check that found it gone in the streak that confirmed its removal.
 Per recipient, it runs from the first alert delivered to that recipient.</p>
 <div class="grid2">${sections}</div>`;
 }

@@ -8,11 +8,28 @@ import { generateToken, hashToken } from '../auth.js';
 import { principalOf, type Guards } from '../guards.js';
 import { sendProblem } from '../problem.js';
 
+const webhookBody = z.object({
+  url: z.url({ protocol: /^https?$/ }),
+  secret: z.string().regex(/^whsec_[A-Za-z0-9+/=]{16,}$/, 'a Standard Webhooks secret: whsec_ + base64'),
+}).strict();
+
 const forceBody = z.object({
   id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'lower-case letters, digits, "-" and "_", at most 64'),
   name: z.string().min(1).max(200),
-  webhook: z.object({ url: z.url({ protocol: /^https?$/ }), secret: z.string().regex(/^whsec_[A-Za-z0-9+/=]{16,}$/, 'a Standard Webhooks secret: whsec_ + base64') }).strict().optional(),
+  webhook: webhookBody.optional(),
 }).strict();
+
+// a new webhook (a changed URL, a rotated secret), none (null), or a new name
+const forcePatchBody = z.object({
+  name: z.string().min(1).max(200).optional(),
+  webhook: webhookBody.nullable().optional(),
+}).strict().refine((f) => f.name !== undefined || f.webhook !== undefined, { message: 'give "name" or "webhook" (null removes the webhook)' });
+
+const forceParams = z.object({ id: z.string().max(64) });
+
+type ForceView = { id: string; name: string; webhook: { url: string } | null; createdAt: Date };
+const forceView = (f: { id: string; name: string; webhookUrl: string | null; createdAt: Date }): ForceView =>
+  ({ id: f.id, name: f.name, webhook: f.webhookUrl ? { url: f.webhookUrl } : null, createdAt: f.createdAt });
 
 const keyBody = z.object({
   role: z.enum(['admin', 'analyst', 'force', 'recipient']),
@@ -40,11 +57,32 @@ export function registerAdminRoutes(app: FastifyInstance, deps: ApiDeps, guards:
         actor: principalOf(request).actor, action: 'force.create', subjectType: 'force', subjectId: force.id, at: deps.clock.now(),
         detail: { name: force.name, webhook: force.webhookUrl !== null },
       });
-      return reply.code(201).send({ id: force.id, name: force.name, webhook: force.webhookUrl ? { url: force.webhookUrl } : null, createdAt: force.createdAt });
+      return reply.code(201).send(forceView(force));
     } catch (err) {
-      if (isVigilError(err, 'FORCE_EXISTS')) return sendProblem(reply, 'FORCE_EXISTS', `A force with id "${body.id}" already exists.`);
+      if (isVigilError(err, 'FORCE_EXISTS')) return sendProblem(reply, 'FORCE_EXISTS', `A force with id "${body.id}" already exists; change it with PATCH /v1/forces/${body.id}.`);
       throw err;
     }
+  });
+
+  // Change a force's name or webhook: a moved endpoint, a rotated secret. A webhook given
+  // re-enables the endpoint a 410 disabled (the operator says the address is right now).
+  r.patch('/v1/forces/:id', {
+    onRequest: adminOnly,
+    schema: { summary: 'Change a police force (name, webhook)', tags: ['admin'], params: forceParams, body: forcePatchBody },
+  }, async (request, reply) => {
+    const { id } = request.params;
+    const body = request.body;
+    const now = deps.clock.now();
+    const force = await deps.store.updateForce({
+      id, now, ...(body.name !== undefined ? { name: body.name } : {}), ...(body.webhook !== undefined ? { webhook: body.webhook } : {}),
+    });
+    if (!force) return sendProblem(reply, 'NOT_FOUND', `No force with id "${id}".`);
+    await deps.store.appendAudit({
+      actor: principalOf(request).actor, action: 'force.update', subjectType: 'force', subjectId: force.id, at: now,
+      // never the secret: only whether the webhook changed and whether there is one now
+      detail: { ...(body.name !== undefined ? { name: body.name } : {}), ...(body.webhook !== undefined ? { webhook: body.webhook === null ? 'removed' : 'set' } : {}) },
+    });
+    return forceView(force);
   });
 
   r.post('/v1/keys', { onRequest: adminOnly, schema: { summary: 'Create an API key (the token is shown once)', tags: ['admin'], body: keyBody } }, async (request, reply) => {

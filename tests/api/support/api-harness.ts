@@ -44,7 +44,7 @@ export interface ApiHarness {
   /** a key created through the API; returns its token and id */
   newKey(role: Role, options?: { force?: string; recipient?: string; expiresAt?: string }): Promise<{ id: string; token: string }>;
   /** inject with a bearer token */
-  call(token: string | null, method: 'GET' | 'POST' | 'DELETE', url: string, options?: { json?: unknown; body?: string | Buffer; contentType?: string; headers?: Record<string, string> }): Promise<LightMyRequestResponse>;
+  call(token: string | null, method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, options?: { json?: unknown; body?: string | Buffer; contentType?: string; headers?: Record<string, string> }): Promise<LightMyRequestResponse>;
   /** audit rows written since the harness started (or since `since`), oldest first */
   auditRows(since?: number): Promise<{ seq: number; actor: string; action: string; subject_type: string; subject_id: string | null; detail: Record<string, unknown> }[]>;
   lastAuditSeq(): Promise<number>;
