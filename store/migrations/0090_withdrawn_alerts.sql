@@ -1,15 +1,22 @@
--- Alerts withdrawn (CONTRACT.md §5: initial, re-alert, escalation and task-force alerts are for
--- content confirmed illegal and live). An alert could wait long enough for its report to be
--- removed, to expire or to be rejected — an evidence hold, an endpoint failing for hours — and was
--- then sent anyway, followed by a removal notice for content the recipient had never been told of.
--- Now the claim withdraws it (status 'withdrawn', never sent, never retried), and a removal notice
--- to a recipient no alert reached is withdrawn too. A withdrawn notice keeps its event key: if the
+-- Alerts withdrawn (CONTRACT.md §5: alerts are for content confirmed illegal and live). An alert
+-- could wait long enough for its report to be removed, to expire or to be rejected — an evidence
+-- hold, an endpoint failing for hours — and was then sent anyway, followed by a removal notice for
+-- content the recipient had never been told of. Now the claim withdraws it (status 'withdrawn',
+-- never sent, never retried): an initial, re-alert or escalation once its content is no longer
+-- live or notified; a task-force alert — news that content was found live in the country, which
+-- stays true after a removal — only once its content is found not illegal. A removal notice to a
+-- recipient no alert reached is withdrawn too. A withdrawn notice keeps its event key: if the
 -- same event is planned again (a rejected report found illegal once more, in the same episode), the
 -- writer turns it back to pending under the same id (store/notice-queries.ts), and the planner does
 -- not count it as told (its history leaves withdrawn notices out).
 ALTER TABLE notices DROP CONSTRAINT IF EXISTS notices_status_check;
 ALTER TABLE notices ADD CONSTRAINT notices_status_check CHECK (status IN ('pending', 'sent', 'failed', 'withdrawn'));
 ALTER TABLE notices ADD COLUMN withdrawn_at timestamptz;
+
+-- Whether an alert of this kind still stands for a report in this status (see above).
+CREATE FUNCTION notice_alert_stands(p_kind text, p_status text) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$
+  SELECT CASE WHEN p_kind = 'taskforce_alert' THEN p_status <> 'rejected' ELSE p_status IN ('live', 'notified') END
+$$;
 
 -- Whether an alert of this report's episode may have reached this recipient: sent, given up, tried,
 -- or claimed by a sender right now (a receiver may have one whose success was never recorded).
@@ -53,12 +60,12 @@ BEGIN
   END IF;
 
   -- An alert is for content still live (CONTRACT.md §5). One that waited — for a hold, a failing
-  -- endpoint, the batch window — while its report was removed, expired or rejected is withdrawn
-  -- with its batch, at any attempt, once no report in the batch is live or notified any more.
+  -- endpoint, the batch window — while its report stopped being what it alerts about is withdrawn
+  -- with its batch, at any attempt, once it stands for no report of the batch any more.
   IF v_notice.kind IN ('initial', 'realert', 'escalation', 'taskforce_alert') AND v_notice.report_id IS NOT NULL
      AND NOT EXISTS (SELECT 1 FROM notices m JOIN reports r ON r.id = m.report_id
                      WHERE (m.id = v_notice.id OR m.batch_id = v_notice.id) AND m.status = 'pending'
-                       AND r.status IN ('live', 'notified')) THEN
+                       AND notice_alert_stands(v_notice.kind, r.status)) THEN
     UPDATE notices SET status = 'withdrawn', withdrawn_at = p_now, batch_id = NULL
       WHERE (id = v_notice.id OR batch_id = v_notice.id) AND status = 'pending';
     RETURN jsonb_build_object('skip', 'withdrawn');
@@ -86,7 +93,7 @@ BEGIN
         AND NOT EXISTS (SELECT 1 FROM reports r WHERE r.id = c.report_id AND r.hold_until > p_now)
         -- what is to be withdrawn does not travel: it is withdrawn when its own turn comes
         AND (c.kind NOT IN ('initial', 'realert', 'escalation', 'taskforce_alert')
-             OR EXISTS (SELECT 1 FROM reports r WHERE r.id = c.report_id AND r.status IN ('live', 'notified')))
+             OR EXISTS (SELECT 1 FROM reports r WHERE r.id = c.report_id AND notice_alert_stands(c.kind, r.status)))
         AND (c.kind <> 'removal_confirmed' OR notice_recipient_was_alerted(c.report_id, c.episode, c.target, c.recipient_id))
       ORDER BY c.created_at, c.id LIMIT p_gather_limit
       FOR UPDATE SKIP LOCKED) g;

@@ -321,6 +321,19 @@ export function runOutboxConformance(h: () => OutboxHarness, options: { twoConne
 
   it('withdraws an alert whose report was removed, expired or rejected while it waited — at any attempt — and never sends it', async () => {
     const { store, at } = h();
+    // a task-force alert (content found live in the country) stands until the content is found not illegal
+    for (const status of ['removed', 'expired']) {
+      const { reportId } = await liveIllegalReport();
+      const { created } = await store.applyNotification({
+        reportId,
+        notices: [notice(reportId, 'hotline-nl'), notice(reportId, 'tf-nl', { kind: 'taskforce_alert', eventKey: `tf:${reportId}` })],
+        now: at(100),
+      });
+      const [initial, taskforce] = created.map((c) => c.id) as [string, string];
+      await store.sql.query('UPDATE reports SET status = $2 WHERE id = $1', [reportId, status]);
+      expect(await store.beginNoticeSend(initial, at(101), 60_000, 0), status).toBe('withdrawn');
+      expect((await sendable(taskforce, at(101))).kind, status).toBe('taskforce_alert');
+    }
     for (const status of ['removed', 'expired', 'rejected'] as const) {
       const { reportId } = await liveIllegalReport();
       const { created } = await store.applyNotification({
@@ -334,14 +347,15 @@ export function runOutboxConformance(h: () => OutboxHarness, options: { twoConne
       await store.recordNoticeDelivery({ noticeId: initial, now: at(102), channel: 'webhook', outcome: 'retry', notBefore: at(400), error: 'http_503', httpStatus: 503 });
       await store.sql.query('UPDATE reports SET status = $2 WHERE id = $1', [reportId, status]);
       expect(await store.beginNoticeSend(initial, at(400), 60_000, 0), status).toBe('withdrawn');
-      expect(await store.beginNoticeSend(taskforce, at(400), 60_000, 0), status).toBe('withdrawn');
-      const { rows } = await store.sql.query<{ status: string; withdrawn_at: Date | null }>(
-        'SELECT status, withdrawn_at FROM notices WHERE id = ANY($1::text[])', [[initial, taskforce]]);
-      expect(rows, status).toEqual([{ status: 'withdrawn', withdrawn_at: at(400) }, { status: 'withdrawn', withdrawn_at: at(400) }]);
+      if (status === 'rejected') expect(await store.beginNoticeSend(taskforce, at(400), 60_000, 0), status).toBe('withdrawn');
+      const { rows } = await store.sql.query<{ id: string; status: string; withdrawn_at: Date | null }>(
+        'SELECT id, status, withdrawn_at FROM notices WHERE id = ANY($1::text[]) AND status = $2', [[initial, taskforce], 'withdrawn']);
+      expect(rows.map((r) => r.id).sort(), status).toEqual((status === 'rejected' ? [initial, taskforce] : [initial]).sort());
+      expect(rows.every((r) => r.withdrawn_at?.getTime() === at(400).getTime()), status).toBe(true);
       // never dispatched again, never told as told
       expect((await store.claimDueNotices(at(10_000), 1_000, 60_000, 0)).map((d) => d.noticeId)).not.toContain(initial);
       expect(await store.beginNoticeSend(initial, at(10_000), 60_000, 0)).toBe('not_pending');
-      expect((await store.getNoticeContext(reportId))?.history, status).toEqual([]);
+      expect((await store.getNoticeContext(reportId))?.history.map((n) => n.kind), status).toEqual(status === 'rejected' ? [] : ['taskforce_alert']);
     }
   });
 
