@@ -41,6 +41,18 @@ export function runOutboxConformance(h: () => OutboxHarness, options: { twoConne
     return r;
   }
 
+  /** A live illegal report with a pending initial to hotline-nl and task-force alert to tf-nl, written at 100 s. */
+  async function alertedReport(): Promise<{ reportId: string; initial: string; taskforce: string }> {
+    const { reportId } = await liveIllegalReport();
+    const { created } = await h().store.applyNotification({
+      reportId,
+      notices: [notice(reportId, 'hotline-nl'), notice(reportId, 'tf-nl', { kind: 'taskforce_alert', eventKey: `tf:${reportId}` })],
+      now: h().at(100),
+    });
+    const [initial, taskforce] = created.map((c) => c.id) as [string, string];
+    return { reportId, initial, taskforce };
+  }
+
   async function sendable(id: string, now: Date, window = 0): Promise<NoticeToSend> {
     const claimed = await h().store.beginNoticeSend(id, now, 60_000, window);
     if (typeof claimed === 'string') throw new Error(`expected to claim ${id}, got ${claimed}`);
@@ -323,25 +335,13 @@ export function runOutboxConformance(h: () => OutboxHarness, options: { twoConne
     const { store, at } = h();
     // a task-force alert (content found live in the country) stands until the content is found not illegal
     for (const status of ['removed', 'expired']) {
-      const { reportId } = await liveIllegalReport();
-      const { created } = await store.applyNotification({
-        reportId,
-        notices: [notice(reportId, 'hotline-nl'), notice(reportId, 'tf-nl', { kind: 'taskforce_alert', eventKey: `tf:${reportId}` })],
-        now: at(100),
-      });
-      const [initial, taskforce] = created.map((c) => c.id) as [string, string];
+      const { reportId, initial, taskforce } = await alertedReport();
       await store.sql.query('UPDATE reports SET status = $2 WHERE id = $1', [reportId, status]);
       expect(await store.beginNoticeSend(initial, at(101), 60_000, 0), status).toBe('withdrawn');
       expect((await sendable(taskforce, at(101))).kind, status).toBe('taskforce_alert');
     }
     for (const status of ['removed', 'expired', 'rejected'] as const) {
-      const { reportId } = await liveIllegalReport();
-      const { created } = await store.applyNotification({
-        reportId,
-        notices: [notice(reportId, 'hotline-nl'), notice(reportId, 'tf-nl', { kind: 'taskforce_alert', eventKey: `tf:${reportId}` })],
-        now: at(100),
-      });
-      const [initial, taskforce] = created.map((c) => c.id) as [string, string];
+      const { reportId, initial, taskforce } = await alertedReport();
       // the initial was tried once (the endpoint was down), the task-force alert not yet
       await sendable(initial, at(101));
       await store.recordNoticeDelivery({ noticeId: initial, now: at(102), channel: 'webhook', outcome: 'retry', notBefore: at(400), error: 'http_503', httpStatus: 503 });
